@@ -1,0 +1,18 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Entry point. `spec` is answered without loading the CDK or axios (start-up
+ * time matters: Airbyte calls spec often); everything else loads lazily.
+ */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  if (argv[0] === 'spec' && argv.length === 1) {
+    const spec = JSON.parse(
+      fs.readFileSync(path.resolve(__dirname, '..', 'resources', 'spec.json'), 'utf8'),
+    );
+    process.stdout.write(`${JSON.stringify({ type: 'SPEC', spec })}\n`);
+    return 0;
+  }
+  const { run } = await import('./cli');
+  return run(argv);
+}

@@ -1,0 +1,391 @@
+import http from 'node:http';
+import https from 'node:https';
+
+import axios, { AxiosInstance, AxiosResponse } from 'axios';
+
+import {
+  AccountError,
+  ConnectorError,
+  DailyBudgetExhaustedError,
+  PermissionError,
+  ResourceGoneError,
+  TransientError,
+} from '../errors';
+import { endpointLabel, tokenCost } from './costs';
+import { RollingWindowLimiter, sleep } from './rate-limiter';
+
+export type ApiVersion = 'v1' | 'v2';
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface ClientOptions {
+  baseUrl: string;
+  apiToken: string;
+  maxRequestsPer2Seconds: number;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Attempts for transient failures (5xx, resets, timeouts, broken bodies). */
+  maxAttempts?: number;
+  /** First back-off step; doubles per attempt, with full jitter. */
+  retryBaseMs?: number;
+  log?: (level: 'INFO' | 'WARN' | 'DEBUG', message: string) => void;
+}
+
+export interface Envelope {
+  success?: boolean;
+  data?: unknown;
+  additional_data?: Record<string, any> | null;
+  error?: string;
+}
+
+export interface Page<T = Record<string, any>> {
+  records: T[];
+  /** True when the API says there is another page. */
+  hasMore: boolean;
+}
+
+export interface EndpointStats {
+  requests: number;
+  tokens: number;
+}
+
+/** Requests and API tokens spent, per stream (scope) and per endpoint. */
+export class RequestStats {
+  readonly byScope = new Map<string, EndpointStats>();
+  readonly byEndpoint = new Map<string, EndpointStats>();
+  requests = 0;
+  tokens = 0;
+  retries = 0;
+  responses429 = 0;
+
+  add(scope: string, endpoint: string, tokens: number): void {
+    this.requests += 1;
+    this.tokens += tokens;
+    for (const [map, key] of [
+      [this.byScope, scope],
+      [this.byEndpoint, endpoint],
+    ] as const) {
+      const entry = map.get(key) ?? { requests: 0, tokens: 0 };
+      entry.requests += 1;
+      entry.tokens += tokens;
+      map.set(key, entry);
+    }
+  }
+
+  forScope(scope: string): EndpointStats {
+    return this.byScope.get(scope) ?? { requests: 0, tokens: 0 };
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_ATTEMPTS = 6;
+const DEFAULT_RETRY_BASE_MS = 1000;
+const MAX_BACKOFF_MS = 60_000;
+/** 429s in a row while our own window was clear: the daily budget, not the burst limit. */
+const UNEXPLAINED_429_LIMIT = 3;
+const MAX_BURST_RETRIES = 10;
+export const PAGE_LIMIT = 500;
+
+function envNumber(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+}
+
+function nextMidnightUtc(now = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+}
+
+function headerNumber(response: AxiosResponse, name: string): number | undefined {
+  const value = response.headers[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+/** A failure worth retrying; carries what to say if retries run out. */
+class RetryableFailure extends Error {
+  constructor(
+    message: string,
+    readonly waitMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The only code that talks HTTP to Pipedrive: auth, base URL, rate limiting,
+ * retries, pagination and error classification.
+ */
+export class PipedriveClient {
+  readonly stats = new RequestStats();
+  private readonly http: AxiosInstance;
+  private readonly limiter: RollingWindowLimiter;
+  private readonly maxAttempts: number;
+  private readonly retryBaseMs: number;
+  private unexplained429s = 0;
+  private budgetError?: DailyBudgetExhaustedError;
+
+  constructor(private readonly options: ClientOptions) {
+    this.maxAttempts = options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
+    this.retryBaseMs =
+      options.retryBaseMs ?? envNumber('PIPEDRIVE_RETRY_BASE_MS') ?? DEFAULT_RETRY_BASE_MS;
+    this.limiter = new RollingWindowLimiter(options.maxRequestsPer2Seconds);
+    this.http = axios.create({
+      baseURL: options.baseUrl,
+      timeout: options.timeoutMs ?? envNumber('PIPEDRIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS,
+      headers: { 'x-api-token': options.apiToken, accept: 'application/json' },
+      // We parse ourselves: a truncated or HTML body must become a retry, not a throw.
+      responseType: 'text',
+      transformResponse: (body) => body,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 32 }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+    });
+  }
+
+  get baseUrl(): string {
+    return this.http.defaults.baseURL ?? this.options.baseUrl;
+  }
+
+  /** Switches to the account's own host once it is known. */
+  rebase(baseUrl: string): void {
+    this.http.defaults.baseURL = baseUrl;
+  }
+
+  /** One request with limiter, retries and classification; returns the parsed envelope. */
+  async get(
+    version: ApiVersion,
+    path: string,
+    query: Query = {},
+    scope = 'connector',
+  ): Promise<Envelope> {
+    if (this.budgetError) throw this.budgetError;
+    const endpoint = endpointLabel(version, path);
+    const url = `/api/${version}${path}`;
+    let burstRetries = 0;
+    for (let attempt = 1; ; attempt++) {
+      await this.limiter.acquire();
+      if (this.budgetError) throw this.budgetError;
+      const windowBefore = this.limiter.inWindow();
+      this.stats.add(scope, endpoint, tokenCost(version, path));
+      try {
+        return await this.attempt(url, endpoint, query, windowBefore);
+      } catch (error) {
+        if (!(error instanceof RetryableFailure)) throw error;
+        const isBurst = error.waitMs !== undefined;
+        if (isBurst) burstRetries++;
+        const exhausted = isBurst ? burstRetries > MAX_BURST_RETRIES : attempt >= this.maxAttempts;
+        if (exhausted) {
+          throw new TransientError(
+            `${error.message}; gave up after ${attempt} attempts. Pipedrive may be having an outage: the next sync resumes from the saved state.`,
+          );
+        }
+        this.stats.retries++;
+        const backoff =
+          error.waitMs ??
+          Math.random() * Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** (attempt - 1));
+        this.options.log?.(
+          'WARN',
+          `${error.message}; retrying in ${(backoff / 1000).toFixed(1)} s (attempt ${attempt + 1}).`,
+        );
+        if (!isBurst) await sleep(backoff);
+      }
+    }
+  }
+
+  private async attempt(
+    url: string,
+    endpoint: string,
+    query: Query,
+    windowBefore: number,
+  ): Promise<Envelope> {
+    let response: AxiosResponse<string>;
+    try {
+      response = await this.http.get<string>(url, { params: cleanQuery(query) });
+    } catch (error: any) {
+      // Network-level failures: never pass the axios error on (its config holds the token).
+      const code = error?.code ?? 'network error';
+      throw new RetryableFailure(`GET ${endpoint} failed: ${code}`);
+    }
+    const status = response.status;
+    this.observeRateHeaders(response);
+    if (status === 429) return this.on429(response, endpoint, windowBefore);
+    this.unexplained429s = 0;
+
+    const body = parseJson(response.data);
+    const apiMessage = describeApiError(body, response.data);
+    if (status >= 500 || status === 408) {
+      throw new RetryableFailure(`Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`);
+    }
+    if (status === 401) {
+      throw new AccountError(
+        `Pipedrive rejected the API token (401 unauthorized): the API token is invalid or revoked. Copy a current token from Settings › Personal preferences › API into 'api_token'.`,
+      );
+    }
+    if (status === 402) {
+      throw new AccountError(
+        `Pipedrive answered 402 for GET ${endpoint}: the company account is not open (trial ended or payment missing). Reopen the account in Pipedrive's billing settings.`,
+      );
+    }
+    if (status === 403) {
+      if (body === undefined) {
+        // Cloudflare's HTML block after too many refused requests.
+        throw new TransientError(
+          `Pipedrive blocked requests for GET ${endpoint} (403 HTML page, usually after repeated rate-limit errors). Wait before the next sync.`,
+        );
+      }
+      throw new PermissionError(
+        `No permission to read ${endpoint} (403${apiMessage}). Give the token's user access to this data (an admin user sees everything), or deselect the stream.`,
+      );
+    }
+    if (status === 404 || status === 410) {
+      throw new ResourceGoneError(
+        `Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`,
+        status,
+      );
+    }
+    if (status >= 300) {
+      throw new ConnectorError(
+        `Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`,
+        'system_error',
+      );
+    }
+    if (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new RetryableFailure(
+        `Pipedrive sent a response for GET ${endpoint} that is not a JSON object (truncated or HTML body)`,
+      );
+    }
+    if (!('data' in body)) {
+      throw new RetryableFailure(`Pipedrive's response for GET ${endpoint} has no 'data' field`);
+    }
+    return body as Envelope;
+  }
+
+  private observeRateHeaders(response: AxiosResponse): void {
+    const remaining = headerNumber(response, 'x-ratelimit-remaining');
+    const reset = headerNumber(response, 'x-ratelimit-reset');
+    if (remaining !== undefined && remaining <= 0 && response.status !== 429) {
+      this.limiter.pauseFor(Math.max(1, reset ?? 2) * 1000);
+    }
+  }
+
+  private on429(response: AxiosResponse<string>, endpoint: string, windowBefore: number): never {
+    this.stats.responses429++;
+    const body = parseJson(response.data) as Envelope | undefined;
+    const dailyRemaining = headerNumber(response, 'x-daily-ratelimit-token-remaining');
+    const text = `${body?.error ?? ''} ${response.data ?? ''}`.toLowerCase();
+    const ourWindowWasClear = windowBefore < this.options.maxRequestsPer2Seconds / 2;
+    if (ourWindowWasClear) this.unexplained429s++;
+    if (
+      dailyRemaining === 0 ||
+      text.includes('daily') ||
+      this.unexplained429s >= UNEXPLAINED_429_LIMIT
+    ) {
+      const resetsAt = nextMidnightUtc();
+      this.budgetError = new DailyBudgetExhaustedError(
+        `Pipedrive's daily API token budget for this company is spent (429 on GET ${endpoint}). It resets at midnight Pipedrive server time (around ${resetsAt.toISOString()}); the sync stopped to avoid being blocked and will resume from the saved state.`,
+        resetsAt,
+      );
+      throw this.budgetError;
+    }
+    const resetSeconds = headerNumber(response, 'x-ratelimit-reset') ?? 2;
+    const waitMs = Math.min(60, Math.max(1, resetSeconds)) * 1000;
+    this.limiter.pauseFor(waitMs);
+    throw new RetryableFailure(`Pipedrive's burst rate limit answered 429 for GET ${endpoint}`, waitMs);
+  }
+
+  /** v1 offset pagination; prefetches the next page while the caller handles this one. */
+  async *paginateV1(
+    path: string,
+    query: Query = {},
+    scope?: string,
+  ): AsyncGenerator<Page> {
+    let start = 0;
+    let pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
+    for (;;) {
+      const body = await pending;
+      const records = listData(body, endpointLabel('v1', path));
+      const pagination = body.additional_data?.pagination;
+      const more = Boolean(pagination?.more_items_in_collection);
+      const nextStart = Number(pagination?.next_start ?? start + records.length);
+      if (more && !(nextStart > start)) {
+        throw new TransientError(
+          `Pipedrive's pagination for GET ${endpointLabel('v1', path)} did not advance (start ${start} → ${pagination?.next_start}).`,
+        );
+      }
+      if (more) {
+        start = nextStart;
+        pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
+        pending.catch(() => undefined);
+      }
+      yield { records, hasMore: more };
+      if (!more) return;
+    }
+  }
+
+  /** v2 cursor pagination; prefetches the next page while the caller handles this one. */
+  async *paginateV2(
+    path: string,
+    query: Query = {},
+    scope?: string,
+  ): AsyncGenerator<Page> {
+    let cursor: string | undefined;
+    let pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT }, scope);
+    for (;;) {
+      const body = await pending;
+      const records = listData(body, endpointLabel('v2', path));
+      const next = body.additional_data?.next_cursor;
+      const more = typeof next === 'string' && next !== '';
+      if (more && next === cursor) {
+        throw new TransientError(
+          `Pipedrive's pagination for GET ${endpointLabel('v2', path)} returned the same cursor twice.`,
+        );
+      }
+      if (more) {
+        cursor = next;
+        pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT, cursor }, scope);
+        pending.catch(() => undefined);
+      }
+      yield { records, hasMore: more };
+      if (!more) return;
+    }
+  }
+}
+
+function cleanQuery(query: Query): Record<string, string | number | boolean> {
+  const result: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) result[key] = value;
+  return result;
+}
+
+function parseJson(text: unknown): unknown {
+  if (typeof text !== 'string') return text ?? undefined;
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeApiError(body: unknown, raw: unknown): string {
+  if (body && typeof body === 'object' && 'error' in body) {
+    const error = (body as Envelope).error;
+    if (error) return `: ${String(error).slice(0, 300)}`;
+  }
+  if (typeof raw === 'string' && raw.trimStart().startsWith('<')) return ' (HTML page)';
+  return '';
+}
+
+/** The records of a list response; `data: null` is Pipedrive's empty list. */
+export function listData(body: Envelope, endpoint: string): Record<string, any>[] {
+  if (body.data === null || body.data === undefined) return [];
+  if (!Array.isArray(body.data)) {
+    throw new TransientError(
+      `Pipedrive's response for GET ${endpoint} has 'data' of type ${typeof body.data} where a list was expected.`,
+    );
+  }
+  return body.data as Record<string, any>[];
+}

@@ -1,0 +1,61 @@
+/**
+ * Client-side limiter for Pipedrive's burst limit: never more than `limit`
+ * request starts in any rolling window, across all concurrent callers. The
+ * server's own view (x-ratelimit-remaining / x-ratelimit-reset) can pause it.
+ */
+export class RollingWindowLimiter {
+  private readonly starts: number[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs = 2000,
+    // Start times are measured here, arrivals there: keep a small margin.
+    private readonly marginMs = 60,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Resolves when one more request may start; callers are served in order. */
+  acquire(): Promise<void> {
+    const turn = this.queue.then(() => this.waitForSlot());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** The server says the window is spent: hold every request until it frees. */
+  pauseFor(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+  }
+
+  /** How many starts fall in the current window (for deciding whether a 429 was ours). */
+  inWindow(): number {
+    this.expire(this.now());
+    return this.starts.length;
+  }
+
+  private expire(now: number): void {
+    const horizon = now - this.windowMs - this.marginMs;
+    while (this.starts.length > 0 && this.starts[0] <= horizon) this.starts.shift();
+  }
+
+  private async waitForSlot(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (now < this.pausedUntil) {
+        await sleep(this.pausedUntil - now);
+        continue;
+      }
+      this.expire(now);
+      if (this.starts.length < this.limit) {
+        this.starts.push(now);
+        return;
+      }
+      await sleep(this.starts[0] + this.windowMs + this.marginMs - now + 1);
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

@@ -1,0 +1,36 @@
+import { Row, V2ListStream } from './base';
+
+/** GET /api/v2/pipelines (full refresh: the endpoint has no updated_since). */
+export class Pipelines extends V2ListStream {
+  get name(): string {
+    return 'pipelines';
+  }
+  get primaryKey(): string {
+    return 'id';
+  }
+  get path(): string {
+    return '/pipelines';
+  }
+
+  protected override shape(raw: Row): Row {
+    return {
+      ...raw,
+      // Seed names for the same facts under v2 names.
+      active: typeof raw.is_deleted === 'boolean' ? !raw.is_deleted : null,
+      deal_probability: raw.is_deal_probability_enabled ?? null,
+    };
+  }
+}
+
+/** GET /api/v2/stages (full refresh: the endpoint has no updated_since). */
+export class Stages extends V2ListStream {
+  get name(): string {
+    return 'stages';
+  }
+  get primaryKey(): string {
+    return 'id';
+  }
+  get path(): string {
+    return '/stages';
+  }
+}
