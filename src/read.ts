@@ -21,6 +21,8 @@ interface Member {
   stream: PipedriveStream;
   syncMode: 'full_refresh' | 'incremental';
   state: StreamState;
+  /** The state this run started from (child streams filter their fan-out by it). */
+  startState: StreamState;
   records: number;
 }
 
@@ -115,10 +117,12 @@ export async function readStreams(
       groupByRoot.set(root.name, group);
       groups.push(group);
     }
+    const state = validState(stream, inputState.get(stream.name), warn);
     group.members.push({
       stream,
       syncMode: entry.syncMode,
-      state: validState(stream, inputState.get(stream.name), warn),
+      state,
+      startState: entry.syncMode === 'incremental' ? state : {},
       records: 0,
     });
   }
@@ -168,7 +172,6 @@ async function readGroup(
   for (const member of members) await writer.streamStatus(member.stream.name, 'STARTED');
   for (const member of members) await writer.streamStatus(member.stream.name, 'RUNNING');
   const incremental = members.every((member) => member.syncMode === 'incremental');
-  const rootIsMember = members.some((member) => member.stream === root);
   try {
     await root.prepare();
     for (const member of members) await member.stream.prepare();
@@ -178,7 +181,7 @@ async function readGroup(
       state: start,
     });
     for await (const page of pages) {
-      await emitPage(page, members, root, rootIsMember, writer);
+      await emitPage(page, members, root, writer);
       if (incremental) {
         for (const member of members) {
           member.state = advance(member.state, page.position);
@@ -203,7 +206,6 @@ async function emitPage(
   page: StreamPage,
   members: Member[],
   root: PipedriveStream,
-  rootIsMember: boolean,
   writer: ProtocolWriter,
 ): Promise<void> {
   for (const member of members) {
@@ -211,7 +213,7 @@ async function emitPage(
     if (member.stream === root) {
       rows = page.records;
     } else if (member.stream instanceof ChildStream) {
-      rows = await member.stream.deriveRows(page.records);
+      rows = await member.stream.deriveRows(page.records, member.startState);
     } else {
       continue;
     }
@@ -219,7 +221,6 @@ async function emitPage(
     for (const row of rows) await writer.record(name, row);
     member.records += rows.length;
   }
-  void rootIsMember;
 }
 
 async function reportFailure(

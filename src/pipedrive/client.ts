@@ -307,7 +307,8 @@ export class PipedriveClient {
     for (;;) {
       const body = await pending;
       const records = listData(body, endpointLabel('v1', path));
-      const pagination = body.additional_data?.pagination;
+      // Most v1 lists nest paging under `pagination`; /deals/{id}/flow puts it at the top.
+      const pagination = body.additional_data?.pagination ?? body.additional_data;
       const more = Boolean(pagination?.more_items_in_collection);
       const nextStart = Number(pagination?.next_start ?? start + records.length);
       if (more && !(nextStart > start)) {

@@ -90,10 +90,14 @@ export function parseInputState(raw: unknown, warn: Warn): Map<string, Record<st
   };
   const entries = Array.isArray(raw) ? raw : [raw];
   for (const entry of entries) {
-    const message = entry?.type === 'STATE' && entry.state ? entry.state : entry;
+    if (!entry || typeof entry !== 'object') {
+      warn(`Ignored a state entry that is not a JSON object: ${JSON.stringify(entry)}.`);
+      continue;
+    }
+    const message = entry.type === 'STATE' && entry.state ? entry.state : entry;
     if (message?.type === 'STREAM' || message?.stream?.stream_descriptor) {
       put(message.stream?.stream_descriptor?.name, message.stream?.stream_state ?? {});
-    } else if (message?.type === 'GLOBAL' || message?.type === 'LEGACY' || 'data' in (message ?? {})) {
+    } else if (message.type === 'GLOBAL' || message.type === 'LEGACY' || 'data' in message) {
       warn(
         `Ignored a ${message?.type ?? 'legacy'} state: this connector keeps one STREAM state per stream. Affected streams start from start_date.`,
       );

@@ -190,8 +190,11 @@ export abstract class PipedriveStream extends AirbyteStreamBase {
 export abstract class ChildStream extends PipedriveStream {
   abstract override get parentName(): string;
 
-  /** Rows of this stream for one page of parent rows. */
-  abstract deriveRows(parentRows: Row[]): Promise<Row[]> | Row[];
+  /**
+   * Rows of this stream for one page of parent rows. `startState` is this
+   * stream's state when the run began (fan-out streams skip unchanged parents).
+   */
+  abstract deriveRows(parentRows: Row[], startState: StreamState): Promise<Row[]> | Row[];
 
   override get cursorField(): string | string[] {
     return [];

@@ -1,4 +1,5 @@
 import type { PipedriveStream, StreamServices } from './base';
+import { DealProducts, Deals, DealsFlow } from './deals';
 import { Pipelines, Stages } from './pipelines';
 import { ActivityTypes, Users } from './users';
 
@@ -9,6 +10,9 @@ export function allStreams(services: StreamServices): PipedriveStream[] {
     new Pipelines(services),
     new Stages(services),
     new ActivityTypes(services),
+    new Deals(services),
+    new DealProducts(services),
+    new DealsFlow(services),
   ];
 }
 

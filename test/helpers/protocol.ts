@@ -32,8 +32,10 @@ export function airbyteMessageValidator(): ValidateFunction | undefined {
   ) as Record<string, any>;
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
-  const schema = { ...doc, $id: undefined, $schema: undefined, $ref: '#/definitions/AirbyteMessage' };
-  delete schema.properties;
+  const schema: Record<string, any> = {
+    definitions: doc.definitions,
+    $ref: '#/definitions/AirbyteMessage',
+  };
   cached = ajv.compile(schema);
   return cached;
 }

@@ -1,0 +1,36 @@
+import { RollingWindowLimiter } from '../src/pipedrive/rate-limiter';
+
+describe('RollingWindowLimiter', () => {
+  test('never lets more than the limit start in any rolling window', async () => {
+    const limiter = new RollingWindowLimiter(5, 200, 0);
+    const starts: number[] = [];
+    await Promise.all(
+      Array.from({ length: 17 }, async () => {
+        await limiter.acquire();
+        starts.push(Date.now());
+      }),
+    );
+    starts.sort((a, b) => a - b);
+    for (let i = 0; i < starts.length; i++) {
+      const inWindow = starts.filter((t) => t >= starts[i] && t < starts[i] + 200).length;
+      expect(inWindow).toBeLessThanOrEqual(5);
+    }
+    // 17 requests at 5 per 200 ms need at least three full windows.
+    expect(starts[16] - starts[0]).toBeGreaterThanOrEqual(600);
+  });
+
+  test('pauseFor holds every caller until the server says the window is free', async () => {
+    const limiter = new RollingWindowLimiter(100, 2000, 0);
+    const begin = Date.now();
+    limiter.pauseFor(150);
+    await limiter.acquire();
+    expect(Date.now() - begin).toBeGreaterThanOrEqual(140);
+  });
+
+  test('counts the starts in the current window', async () => {
+    const limiter = new RollingWindowLimiter(10, 2000, 0);
+    await limiter.acquire();
+    await limiter.acquire();
+    expect(limiter.inWindow()).toBe(2);
+  });
+});
