@@ -246,11 +246,11 @@ export abstract class V2ListStream extends PipedriveStream {
   protected shapeAll(records: Row[]): Row[] {
     const plan = this.customFieldPlan;
     return records.map((raw) => {
-      const row = this.shape(raw);
-      if (plan && 'custom_fields' in row) {
-        plan.applyV2(raw.custom_fields as Record<string, unknown>, row);
-        delete row.custom_fields;
-      }
+      // Leave custom_fields out instead of deleting it later: `delete` turns
+      // the row into a slow dictionary-mode object.
+      const { custom_fields: customFields, ...plain } = raw;
+      const row = this.shape(plain);
+      if (plan) plan.applyV2(customFields as Record<string, unknown>, row);
       return this.finish(row);
     });
   }
