@@ -11,6 +11,8 @@ const V2_COSTS: Array<[RegExp, number]> = [
 
 const V1_COSTS: Array<[RegExp, number]> = [
   [/^\/users\/me$/, 2],
+  [/^\/leadLabels$/, 10],
+  [/^\/leads\/archived$/, 40],
   [/^\/deals\/\d+\/flow$/, 40],
   [/^\/deals\/\d+\/changelog$/, 20],
   [/^\/[a-zA-Z]+\/\d+$/, 2],

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { tokenCost } from '../src/pipedrive/costs';
+import { hasShared, SHARED_DIR } from './helpers/protocol';
+
+/** Every GET the connector makes, with an example concrete path. */
+const CALLED: Array<['v1' | 'v2', string, string]> = [
+  ['v1', '/users/me', '/users/me'],
+  ['v1', '/users', '/users'],
+  ['v1', '/activityTypes', '/activityTypes'],
+  ['v1', '/activityFields', '/activityFields'],
+  ['v1', '/dealFields', '/dealFields'],
+  ['v1', '/personFields', '/personFields'],
+  ['v1', '/organizationFields', '/organizationFields'],
+  ['v1', '/productFields', '/productFields'],
+  ['v1', '/notes', '/notes'],
+  ['v1', '/legacyTeams', '/legacyTeams'],
+  ['v1', '/legacyTeams/{id}/users', '/legacyTeams/3/users'],
+  ['v1', '/deals/{id}/flow', '/deals/42/flow'],
+  ['v1', '/leads', '/leads'],
+  ['v1', '/leads/archived', '/leads/archived'],
+  ['v1', '/leadLabels', '/leadLabels'],
+  ['v1', '/currencies', '/currencies'],
+  ['v2', '/deals', '/deals'],
+  ['v2', '/deals/archived', '/deals/archived'],
+  ['v2', '/deals/products', '/deals/products'],
+  ['v2', '/persons', '/persons'],
+  ['v2', '/organizations', '/organizations'],
+  ['v2', '/activities', '/activities'],
+  ['v2', '/products', '/products'],
+  ['v2', '/pipelines', '/pipelines'],
+  ['v2', '/stages', '/stages'],
+];
+
+/** GET x-token-cost per path from one OpenAPI file. */
+function openApiCosts(file: string): Map<string, number> {
+  const costs = new Map<string, number>();
+  let currentPath = '';
+  let method = '';
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const pathMatch = /^ {2}'?(\/[^:']*)'?:\s*$/.exec(line);
+    if (pathMatch) currentPath = pathMatch[1];
+    const methodMatch = /^ {4}(get|post|put|patch|delete):/.exec(line);
+    if (methodMatch) method = methodMatch[1];
+    const costMatch = /^ {6}x-token-cost: (\d+)/.exec(line);
+    if (costMatch && method === 'get') costs.set(currentPath, Number(costMatch[1]));
+  }
+  return costs;
+}
+
+const maybe = hasShared ? describe : describe.skip;
+
+maybe('token costs match the official OpenAPI files', () => {
+  const dir = path.join(SHARED_DIR, 'pipedrive-openapi');
+  const v1 = openApiCosts(path.join(dir, 'openapi-v1.yaml'));
+  const v2 = openApiCosts(path.join(dir, 'openapi-v2.yaml'));
+
+  test.each(CALLED)('%s %s', (version, template, concrete) => {
+    const official = (version === 'v1' ? v1 : v2).get(template);
+    expect(official).toBeDefined();
+    expect(tokenCost(version, concrete)).toBe(official);
+  });
+});

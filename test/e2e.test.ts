@@ -1,0 +1,196 @@
+import { FakePipedrive } from './fake-pipedrive';
+import {
+  configuredCatalog,
+  errorsOf,
+  expectValidProtocol,
+  lastStates,
+  ofType,
+  recordsOf,
+  runConnector,
+  statesOf,
+  statusesOf,
+} from './helpers/connector';
+
+const FOUNDATION = ['users', 'pipelines', 'stages', 'activity_types'];
+
+describe('bin/main end to end', () => {
+  const fake = new FakePipedrive({ seed: 7 });
+  let config: Record<string, unknown>;
+
+  beforeAll(async () => {
+    await fake.start();
+    config = { api_token: fake.token, api_url: fake.url };
+  });
+  afterAll(() => fake.stop());
+
+  /** Asserts the run never printed the token anywhere. */
+  const expectNoToken = (result: { stdout: string; stderr: string }): void => {
+    expect(result.stdout).not.toContain(fake.token);
+    expect(result.stderr).not.toContain(fake.token);
+  };
+
+  test('spec prints one SPEC with exactly our properties', async () => {
+    const result = await runConnector(['spec']);
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    expect(result.messages).toHaveLength(1);
+    const spec = result.messages[0].spec.connectionSpecification;
+    expect(Object.keys(spec.properties).sort()).toEqual(
+      [
+        'api_token',
+        'api_url',
+        'company_domain',
+        'custom_field_names',
+        'deals_lookback_hours',
+        'max_requests_per_2_seconds',
+        'notes_update_window_days',
+        'start_date',
+      ].sort(),
+    );
+    expect(spec.properties.api_token.airbyte_secret).toBe(true);
+    expect(spec.required).toEqual(['api_token']);
+  });
+
+  test('check succeeds with a valid token', async () => {
+    const result = await runConnector(['check'], { config });
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    const statuses = ofType(result, 'CONNECTION_STATUS');
+    expect(statuses).toHaveLength(1);
+    expect(statuses[0].connectionStatus.status).toBe('SUCCEEDED');
+    expectNoToken(result);
+  });
+
+  test('check with a bad token fails naming the token, without printing it', async () => {
+    const badToken = 'bad-token-does-not-exist-123';
+    const result = await runConnector(['check'], {
+      config: { api_token: badToken, api_url: fake.url },
+    });
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    const [status] = ofType(result, 'CONNECTION_STATUS');
+    expect(status.connectionStatus.status).toBe('FAILED');
+    expect(status.connectionStatus.message).toMatch(/API token is invalid or revoked/);
+    expect(result.stdout).not.toContain(badToken);
+  });
+
+  test('check with an invalid config fails with what to fix', async () => {
+    const result = await runConnector(['check'], {
+      config: { api_token: fake.token, api_url: 'http://example.com' },
+    });
+    const [status] = ofType(result, 'CONNECTION_STATUS');
+    expect(status.connectionStatus.status).toBe('FAILED');
+    expect(status.connectionStatus.message).toMatch(/api_url.*plain http/);
+    expectNoToken(result);
+  });
+
+  test('discover lists the streams with clean schemas', async () => {
+    const result = await runConnector(['discover'], { config });
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    const catalogs = ofType(result, 'CATALOG');
+    expect(catalogs).toHaveLength(1);
+    const streams = catalogs[0].catalog.streams;
+    const names = streams.map((s: any) => s.name);
+    for (const name of FOUNDATION) expect(names).toContain(name);
+    for (const stream of streams) {
+      expect(stream.source_defined_primary_key.length).toBeGreaterThan(0);
+      expect(stream.json_schema.properties._ab_cdc_deleted_at).toEqual({
+        type: ['null', 'string'],
+        format: 'date-time',
+      });
+    }
+    expect(result.stdout).not.toContain('__faros');
+  });
+
+  test('read of the foundation streams: records, states, statuses, nothing else', async () => {
+    fake.resetStats();
+    const result = await runConnector(['read'], {
+      config,
+      catalog: configuredCatalog(FOUNDATION),
+    });
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    expectNoToken(result);
+    for (const name of FOUNDATION) {
+      expect(statusesOf(result, name)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+      const states = statesOf(result, name);
+      expect(states.length).toBeGreaterThanOrEqual(1);
+      const total = states.reduce((sum, s) => sum + s.state.sourceStats.recordCount, 0);
+      expect(total).toBe(recordsOf(result, name).length);
+    }
+    const collections: Record<string, string> = {
+      users: 'users',
+      pipelines: 'pipelines',
+      stages: 'stages',
+      activity_types: 'activityTypes',
+    };
+    for (const [stream, collection] of Object.entries(collections)) {
+      const expected = [...fake.list(collection as any)].map((r: any) => r.id).sort();
+      const ids = recordsOf(result, stream)
+        .map((r) => r.id)
+        .sort();
+      expect(ids).toEqual(expected);
+    }
+    // Timestamps are RFC 3339 UTC without fractions; v1 placeholders became null.
+    for (const user of recordsOf(result, 'users')) {
+      for (const field of ['created', 'modified', 'last_login']) {
+        if (user[field] !== null) expect(user[field]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      }
+      expect(typeof user.active_flag === 'boolean' || user.active_flag === null).toBe(true);
+    }
+    expect(result.stdout).not.toContain('__faros');
+  });
+
+  test('an unknown stream in the catalog is a config_error and a non-zero exit', async () => {
+    const result = await runConnector(['read'], {
+      config,
+      catalog: configuredCatalog(['users', 'no_such_stream']),
+    });
+    expect(result.code).not.toBe(0);
+    expectValidProtocol(result);
+    const [error] = errorsOf(result);
+    expect(error.failure_type).toBe('config_error');
+    expect(error.message).toMatch(/no_such_stream/);
+    expect(ofType(result, 'RECORD')).toHaveLength(0);
+  });
+
+  test('accepts the state array Airbyte passes back', async () => {
+    const first = await runConnector(['read'], {
+      config,
+      catalog: configuredCatalog([{ name: 'deals', syncMode: 'incremental' }]),
+    });
+    expect(first.code).toBe(0);
+    const second = await runConnector(['read'], {
+      config,
+      catalog: configuredCatalog([{ name: 'deals', syncMode: 'incremental' }]),
+      state: lastStates(first),
+    });
+    expect(second.code).toBe(0);
+    expectValidProtocol(second);
+    expect(recordsOf(second, 'deals').length).toBeLessThan(recordsOf(first, 'deals').length);
+  });
+
+  test('a revoked token mid-sync is a config_error naming the token; exit non-zero', async () => {
+    const revoked = new FakePipedrive({ seed: 8 });
+    await revoked.start();
+    try {
+      revoked.revokeToken();
+      const result = await runConnector(['read'], {
+        config: { api_token: revoked.token, api_url: revoked.url },
+        catalog: configuredCatalog(['users', 'stages']),
+      });
+      expect(result.code).toBe(1);
+      expectValidProtocol(result);
+      const errors = errorsOf(result);
+      expect(errors).toHaveLength(1);
+      expect(errors[0].failure_type).toBe('config_error');
+      expect(errors[0].message).toMatch(/API token/);
+      expect(statusesOf(result, 'users')).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
+      expect(statusesOf(result, 'stages')).toEqual(['INCOMPLETE']);
+      expect(result.stdout).not.toContain(revoked.token);
+    } finally {
+      await revoked.stop();
+    }
+  });
+});
