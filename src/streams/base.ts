@@ -70,6 +70,16 @@ export function loadStaticSchema(name: string): JsonSchema {
   return JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8'));
 }
 
+/**
+ * A shallow copy that stays fast to extend. V8 (Node 20) makes every property added to an
+ * object built by spreading (`{ ...raw }`, `{ ...raw, extra }`) cost several microseconds, and
+ * rows get dozens added (custom-field columns, _ab_cdc_deleted_at): ~200 µs per deal instead
+ * of ~10. A copy made by Object.assign onto `{}` does not have that problem.
+ */
+export function ownedCopy(row: Row): Row {
+  return Object.assign({}, row);
+}
+
 /** `2026-01-01T00:00:00Z`: the precision Pipedrive's updated_since accepts. */
 export function toApiTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -122,6 +132,15 @@ export abstract class PipedriveStream extends AirbyteStreamBase {
     return this.isIncremental ? ['update_time'] : [];
   }
 
+  /**
+   * The state to checkpoint for an incremental read: `position` is how far the read got,
+   * `startState` where this run began, `finished` whether the stream completed. Streams that
+   * must remember something about an unfinished pass (deals_flow) add it here.
+   */
+  checkpointState(position: StreamState, _startState: StreamState, _finished: boolean): StreamState {
+    return position;
+  }
+
   override getJsonSchema(): JsonSchema {
     return this.preparedSchema ?? loadStaticSchema(this.name);
   }
@@ -148,6 +167,12 @@ export abstract class PipedriveStream extends AirbyteStreamBase {
 
   /** Turns one API object into this stream's row: stream shaping, custom fields, types, deletes. */
   protected finish(row: Row): Row {
+    // A fresh copy: rows made by `{ ...raw, … }` get slow to extend (see ownedCopy).
+    return this.finishOwned(ownedCopy(row));
+  }
+
+  /** `finish` for a row this stream made itself with `ownedCopy`: coerced in place. */
+  protected finishOwned(row: Row): Row {
     const coerced = this.coerce ? this.coerce(row) : row;
     if (coerced.is_deleted === true) {
       coerced[DELETED_AT] = coerced.update_time ?? coerced[DELETED_AT] ?? null;
@@ -249,9 +274,9 @@ export abstract class V2ListStream extends PipedriveStream {
       // Leave custom_fields out instead of deleting it later: `delete` turns
       // the row into a slow dictionary-mode object.
       const { custom_fields: customFields, ...plain } = raw;
-      const row = this.shape(plain);
+      const row = ownedCopy(this.shape(plain));
       if (plan) plan.applyV2(customFields as Record<string, unknown>, row);
-      return this.finish(row);
+      return this.finishOwned(row);
     });
   }
 

@@ -14,6 +14,9 @@ import {
 } from './base';
 
 const DEAL_STATE_KEYS = ['update_time', 'archived_update_time'];
+/** deals_flow's extra state key while a pass is unfinished (see DealsFlow.checkpointState). */
+const FLOW_SINCE = 'flow_since';
+const EPOCH = '1970-01-01T00:00:00Z';
 /** Pipedrive returns deleted deals for 30 days when `deleted` is among the statuses. */
 const ALL_STATUSES = 'open,won,lost,deleted';
 const DEAL_IDS_PER_CALL = 100;
@@ -77,16 +80,22 @@ export class Deals extends V2ListStream {
   }
 }
 
+/**
+ * Where a deal's own pass (/deals or /deals/archived) stood when this run began.
+ * A missing key means that pass starts from the beginning: every deal counts.
+ */
+function savedPositionOf(deal: Row, startState: StreamState): string | undefined {
+  const value = deal.is_archived === true ? startState.archived_update_time : startState.update_time;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** The deals of a page that changed since this stream's saved position (fan-out targets). */
 function changedDeals(deals: Row[], startState: StreamState): Row[] {
-  const since = [startState.update_time, startState.archived_update_time]
-    .filter((value): value is string => typeof value === 'string')
-    .sort()[0];
-  return deals.filter(
-    (deal) =>
-      deal.is_deleted !== true &&
-      (!since || (typeof deal.update_time === 'string' && deal.update_time >= since)),
-  );
+  return deals.filter((deal) => {
+    if (deal.is_deleted === true) return false;
+    const since = savedPositionOf(deal, startState);
+    return !since || (typeof deal.update_time === 'string' && deal.update_time >= since);
+  });
 }
 
 /** Child streams of deals share the deals' sync modes and positions. */
@@ -164,20 +173,49 @@ export class DealsFlow extends DealChildStream {
     return 'timestamp';
   }
 
+  override get stateKeys(): string[] {
+    return [...DEAL_STATE_KEYS, FLOW_SINCE];
+  }
+
+  /**
+   * While a pass is unfinished the state also keeps `flow_since`, where the pass began: deals
+   * past the checkpoint were not read yet, so a resumed run must read their events back to
+   * there, not just back to the checkpoint. A finished pass drops it.
+   */
+  override checkpointState(
+    position: StreamState,
+    startState: StreamState,
+    finished: boolean,
+  ): StreamState {
+    const { [FLOW_SINCE]: _unfinished, ...positions } = position;
+    if (finished) return positions;
+    return { ...positions, [FLOW_SINCE]: this.passStart(startState) };
+  }
+
+  /** The earliest position of the pass that this run continues (start_date or 1970 if none). */
+  private passStart(startState: StreamState): string {
+    const unfinished = startState[FLOW_SINCE];
+    if (typeof unfinished === 'string') return unfinished;
+    const saved = [startState.update_time, startState.archived_update_time];
+    const floor = this.services.config.start_date ?? EPOCH;
+    if (!saved.every((value): value is string => typeof value === 'string')) return floor;
+    return saved.sort()[0];
+  }
+
   async deriveRows(deals: Row[], startState: StreamState): Promise<Row[]> {
     const targets = changedDeals(deals, startState);
-    const cutoff = this.cutoff(startState);
     const perDeal = await mapOrdered(targets, FLOW_CONCURRENCY, (deal) =>
-      this.flowOf(deal, cutoff),
+      this.flowOf(deal, this.cutoff(deal, startState)),
     );
     return perDeal.flat();
   }
 
-  private cutoff(startState: StreamState): string | undefined {
-    const saved = [startState.update_time, startState.archived_update_time]
-      .filter((value): value is string => typeof value === 'string')
-      .sort()[0];
-    if (!saved) return this.services.config.start_date;
+  /** Events older than this were read when the deal last changed (minus the look-back). */
+  private cutoff(deal: Row, startState: StreamState): string | undefined {
+    let saved = savedPositionOf(deal, startState);
+    const unfinished = startState[FLOW_SINCE];
+    if (saved && typeof unfinished === 'string' && unfinished < saved) saved = unfinished;
+    if (!saved || saved === EPOCH) return this.services.config.start_date;
     const lookbackMs = this.services.config.deals_lookback_hours * 3600_000;
     return toApiTime(new Date(new Date(saved).getTime() - lookbackMs));
   }

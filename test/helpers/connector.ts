@@ -29,8 +29,7 @@ export interface RunOptions {
 let tmpCounter = 0;
 
 /** Writes JSON inputs to a temporary folder and returns the CLI arguments for them. */
-function inputArgs(options: RunOptions): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pd-run-${process.pid}-${tmpCounter++}-`));
+function inputArgs(options: RunOptions, dir: string): string[] {
   const args: string[] = [];
   for (const name of ['config', 'catalog', 'state'] as const) {
     if (options[name] === undefined) continue;
@@ -43,7 +42,8 @@ function inputArgs(options: RunOptions): string[] {
 
 /** Runs bin/main as a child process and parses every stdout line. */
 export function runConnector(command: string[], options: RunOptions = {}): Promise<RunResult> {
-  const args = [...command, ...inputArgs(options)];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pd-run-${process.pid}-${tmpCounter++}-`));
+  const args = [...command, ...inputArgs(options, dir)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [options.binMain ?? BIN_MAIN, ...args], {
       env: {
@@ -84,6 +84,7 @@ export function runConnector(command: string[], options: RunOptions = {}): Promi
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      fs.rmSync(dir, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr, messages });
     });
   });

@@ -1,0 +1,30 @@
+import { type CustomFieldEntity, type Row, V2ListStream } from './base';
+
+/** GET /api/v2/activities, incremental on update_time. */
+export class Activities extends V2ListStream {
+  get name(): string {
+    return 'activities';
+  }
+  get primaryKey(): string {
+    return 'id';
+  }
+  override get cursorField(): string {
+    return 'update_time';
+  }
+  override get customFieldEntity(): CustomFieldEntity {
+    return 'activity';
+  }
+  get path(): string {
+    return '/activities';
+  }
+
+  protected override shape(raw: Row): Row {
+    return {
+      ...raw,
+      // Seed name for v2's `busy`.
+      busy_flag: raw.busy ?? null,
+      // A seed column the v2 API no longer returns: kept, null.
+      last_notification_time: raw.last_notification_time ?? null,
+    };
+  }
+}
