@@ -4,7 +4,7 @@ import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/', 'node_modules/', 'coverage/', 'bench/results/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['lib/', 'node_modules/', 'coverage/', 'bench/results/', 'demo-output/', '**/*.js', '**/*.mjs', '**/*.cjs', '**/*.tmp.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -22,7 +22,10 @@ export interface Relationship {
 
 export function relationships(dir = SCHEMAS): Relationship[] {
   const result: Relationship[] = [];
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const schema = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     const stream = file.replace(/\.json$/, '');
     for (const [column, property] of Object.entries<any>(schema.properties ?? {})) {

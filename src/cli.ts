@@ -1,12 +1,8 @@
-import { type PipedriveConfig, parseConfig } from './config';
+import { parseConfig, type PipedriveConfig } from './config';
 import { ConfigError, ConnectorError, errorMessage, PermissionError } from './errors';
 import type { PipedriveClient } from './pipedrive/client';
 import { connect, whoAmI } from './pipedrive/connect';
-import {
-  parseConfiguredCatalog,
-  parseInputState,
-  readJsonFile,
-} from './protocol/input';
+import { parseConfiguredCatalog, parseInputState, readJsonFile } from './protocol/input';
 import { ConnectorLogger } from './protocol/logger';
 import { ProtocolWriter } from './protocol/output';
 import { readStreams } from './read';
@@ -57,7 +53,10 @@ function services(
   };
 }
 
-async function loadConfig(path: string | undefined, writer: ProtocolWriter): Promise<PipedriveConfig> {
+async function loadConfig(
+  path: string | undefined,
+  writer: ProtocolWriter,
+): Promise<PipedriveConfig> {
   const raw = readJsonFile(path, '--config');
   const token = (raw as any)?.api_token;
   if (typeof token === 'string') writer.addSecret(token.trim());
@@ -82,7 +81,10 @@ async function check(args: Args, writer: ProtocolWriter): Promise<number> {
 }
 
 /** Builds the AirbyteStream of a stream, with its schema as this account has it. */
-async function describe(stream: PipedriveStream, writer: ProtocolWriter): Promise<Record<string, unknown>> {
+async function describe(
+  stream: PipedriveStream,
+  writer: ProtocolWriter,
+): Promise<Record<string, unknown>> {
   let schema: Record<string, unknown>;
   try {
     schema = await stream.prepare();

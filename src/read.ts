@@ -128,7 +128,10 @@ export async function readStreams(
   }
   for (const name of inputState.keys()) {
     if (!selected.has(name)) {
-      writer.log('INFO', `State for stream "${name}" is kept aside: the stream is not in the catalog.`);
+      writer.log(
+        'INFO',
+        `State for stream "${name}" is kept aside: the stream is not in the catalog.`,
+      );
     }
   }
 
@@ -138,7 +141,11 @@ export async function readStreams(
   for (const group of groups) {
     if (fatal) {
       for (const member of group.members) {
-        await writer.state(member.stream.name, member.state);
+        // Never started: the saved state goes back unchanged.
+        await writer.state(
+          member.stream.name,
+          member.syncMode === 'incremental' ? member.state : {},
+        );
         await writer.streamStatus(member.stream.name, 'INCOMPLETE', quotaReset(fatal));
       }
       continue;
@@ -155,6 +162,12 @@ export async function readStreams(
   logSyncStats(client, writer, started);
   await writer.flush();
   return { failed };
+}
+
+/** The state to emit for a member: its position (incremental) or nothing (full refresh). */
+function checkpoint(member: Member, finished: boolean): StreamState {
+  if (member.syncMode !== 'incremental') return {};
+  return member.stream.checkpointState(member.state, member.startState, finished);
 }
 
 function quotaReset(error: unknown): Date | undefined {
@@ -185,7 +198,7 @@ async function readGroup(
       if (incremental) {
         for (const member of members) {
           member.state = advance(member.state, page.position);
-          await writer.state(member.stream.name, member.state);
+          await writer.state(member.stream.name, checkpoint(member, false));
         }
       }
     }
@@ -195,7 +208,7 @@ async function readGroup(
     return error;
   }
   for (const member of members) {
-    await writer.state(member.stream.name, member.syncMode === 'incremental' ? member.state : {});
+    await writer.state(member.stream.name, checkpoint(member, true));
     await writer.streamStatus(member.stream.name, 'COMPLETE');
   }
   logGroupStats(group, client, writer, begun);
@@ -234,7 +247,7 @@ async function reportFailure(
   for (const member of members) {
     const name = member.stream.name;
     // The latest state keeps what was read; the next sync resumes from it.
-    await writer.state(name, member.syncMode === 'incremental' ? member.state : {});
+    await writer.state(name, checkpoint(member, false));
     if (!isSyncFatal(error)) {
       await writer.error(
         isBug

@@ -48,12 +48,27 @@ describe('parseConfig', () => {
     [{ api_token: TOKEN, start_date: '2024-01-01' }, /'start_date' must be an RFC 3339/],
     [{ api_token: TOKEN, start_date: '2030-01-01T00:00:00Z' }, /'start_date'.*in the future/],
     [{ api_token: TOKEN, start_date: 20240101 }, /'start_date' must be a string/],
-    [{ api_token: TOKEN, custom_field_names: 'label' }, /'custom_field_names' must be "name" or "key"/],
+    [
+      { api_token: TOKEN, custom_field_names: 'label' },
+      /'custom_field_names' must be "name" or "key"/,
+    ],
     [{ api_token: TOKEN, deals_lookback_hours: -1 }, /'deals_lookback_hours' must be between 0/],
-    [{ api_token: TOKEN, deals_lookback_hours: '24' }, /'deals_lookback_hours' must be a whole number/],
-    [{ api_token: TOKEN, notes_update_window_days: 1.5 }, /'notes_update_window_days' must be a whole number/],
-    [{ api_token: TOKEN, max_requests_per_2_seconds: 0 }, /'max_requests_per_2_seconds' must be between 1/],
-    [{ api_token: TOKEN, company_domain: 'acme.pipedrive.com' }, /'company_domain' must be the subdomain only/],
+    [
+      { api_token: TOKEN, deals_lookback_hours: '24' },
+      /'deals_lookback_hours' must be a whole number/,
+    ],
+    [
+      { api_token: TOKEN, notes_update_window_days: 1.5 },
+      /'notes_update_window_days' must be a whole number/,
+    ],
+    [
+      { api_token: TOKEN, max_requests_per_2_seconds: 0 },
+      /'max_requests_per_2_seconds' must be between 1/,
+    ],
+    [
+      { api_token: TOKEN, company_domain: 'acme.pipedrive.com' },
+      /'company_domain' must be the subdomain only/,
+    ],
     [{ api_token: TOKEN, api_url: 'not a url' }, /'api_url' is not a valid URL/],
     [{ api_token: TOKEN, api_url: 'http://example.com' }, /plain http to example.com/],
     [{ api_token: TOKEN, api_url: 'ftp://127.0.0.1' }, /must use https/],
@@ -71,10 +86,12 @@ describe('parseConfig', () => {
     expect((caught as Error).message).not.toContain(TOKEN);
   });
 
-  test.each(['http://127.0.0.1:9', 'http://localhost:80', 'http://[::1]:8080', 'https://x.example'])(
-    'accepts %s',
-    (url) => {
-      expect(() => validateApiUrl(url)).not.toThrow();
-    },
-  );
+  test.each([
+    'http://127.0.0.1:9',
+    'http://localhost:80',
+    'http://[::1]:8080',
+    'https://x.example',
+  ])('accepts %s', (url) => {
+    expect(() => validateApiUrl(url)).not.toThrow();
+  });
 });

@@ -127,7 +127,8 @@ export class PipedriveClient {
   private budgetError?: DailyBudgetExhaustedError;
 
   constructor(private readonly options: ClientOptions) {
-    this.maxAttempts = options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
+    this.maxAttempts =
+      options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
     this.retryBaseMs =
       options.retryBaseMs ?? envNumber('PIPEDRIVE_RETRY_BASE_MS') ?? DEFAULT_RETRY_BASE_MS;
     this.limiter = new RollingWindowLimiter(options.maxRequestsPer2Seconds);
@@ -293,15 +294,14 @@ export class PipedriveClient {
     const resetSeconds = headerNumber(response, 'x-ratelimit-reset') ?? 2;
     const waitMs = Math.min(60, Math.max(1, resetSeconds)) * 1000;
     this.limiter.pauseFor(waitMs);
-    throw new RetryableFailure(`Pipedrive's burst rate limit answered 429 for GET ${endpoint}`, waitMs);
+    throw new RetryableFailure(
+      `Pipedrive's burst rate limit answered 429 for GET ${endpoint}`,
+      waitMs,
+    );
   }
 
   /** v1 offset pagination; prefetches the next page while the caller handles this one. */
-  async *paginateV1(
-    path: string,
-    query: Query = {},
-    scope?: string,
-  ): AsyncGenerator<Page> {
+  async *paginateV1(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
     let start = 0;
     let pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
     for (;;) {
@@ -327,11 +327,7 @@ export class PipedriveClient {
   }
 
   /** v2 cursor pagination; prefetches the next page while the caller handles this one. */
-  async *paginateV2(
-    path: string,
-    query: Query = {},
-    scope?: string,
-  ): AsyncGenerator<Page> {
+  async *paginateV2(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
     let cursor: string | undefined;
     let pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT }, scope);
     for (;;) {

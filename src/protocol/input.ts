@@ -15,13 +15,15 @@ export function readJsonFile(path: string | undefined, flag: string): unknown {
     text = fs.readFileSync(path, 'utf8');
   } catch (error: any) {
     throw new ConfigError(
-      `Cannot read the ${flag} file ${path}: ${error?.code === 'ENOENT' ? 'no such file' : error?.code ?? error}.`,
+      `Cannot read the ${flag} file ${path}: ${error?.code === 'ENOENT' ? 'no such file' : (error?.code ?? error)}.`,
     );
   }
   try {
     return JSON.parse(text);
   } catch (error: any) {
-    throw new ConfigError(`The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`);
+    throw new ConfigError(
+      `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`,
+    );
   }
 }
 

@@ -19,16 +19,31 @@ const LOG_ORDER: Record<LogLevel, number> = {
 };
 
 const FLUSH_BYTES = 256 * 1024;
+/** What is written between two flushes, plus room for the largest usual line. */
+const CHUNK_BYTES = FLUSH_BYTES + 64 * 1024;
+/** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
+const MAX_UTF8_BYTES_PER_CHAR = 3;
+const NO_BYTES = Buffer.alloc(0);
+const CLOSE_BRACE = 0x7d;
+const NEWLINE = 0x0a;
 
 export interface OutputSink {
-  write(chunk: string): boolean;
+  write(chunk: string | Uint8Array): boolean;
   once(event: 'drain' | 'close' | 'error', listener: (...args: any[]) => void): unknown;
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 export class ProtocolWriter {
-  private chunks: string[] = [];
-  private bufferedBytes = 0;
+  /**
+   * Lines are encoded into UTF-8 bytes as they come instead of being joined as strings: a
+   * few records with non-Latin-1 text turned every joined chunk into a two-byte string, and
+   * joining then encoding cost more than serialising the records.
+   */
+  private chunk: Buffer = NO_BYTES;
+  private used = 0;
+  /** Full chunks waiting for the next flush (only when one line did not fit). */
+  private sealed: Buffer[] = [];
+  private sealedBytes = 0;
   private readonly recordsSinceState = new Map<string, number>();
   private readonly recordPrefixes = new Map<string, string>();
   private readonly secrets: string[] = [];
@@ -69,7 +84,18 @@ export class ProtocolWriter {
       this.recordPrefixes.set(stream, prefix);
     }
     this.recordsSinceState.set(stream, (this.recordsSinceState.get(stream) ?? 0) + 1);
-    this.push(`${prefix}${Date.now()},"data":${JSON.stringify(data)}}}\n`);
+    const head = `${prefix}${Date.now()},"data":`;
+    const json = JSON.stringify(data);
+    // Head and data are encoded separately: concatenating first would copy the record again.
+    this.reserve((head.length + json.length) * MAX_UTF8_BYTES_PER_CHAR + 3);
+    const chunk = this.chunk;
+    let at = this.used;
+    at += chunk.write(head, at, 'utf8');
+    at += chunk.write(json, at, 'utf8');
+    chunk[at++] = CLOSE_BRACE;
+    chunk[at++] = CLOSE_BRACE;
+    chunk[at++] = NEWLINE;
+    this.used = at;
     if (this.bufferedBytes >= FLUSH_BYTES) await this.flush();
   }
 
@@ -78,13 +104,13 @@ export class ProtocolWriter {
     const recordCount = this.recordsSinceState.get(stream) ?? 0;
     this.recordsSinceState.set(stream, 0);
     this.pushMessage({
-        type: 'STATE',
-        state: {
-          type: 'STREAM',
-          stream: { stream_descriptor: { name: stream }, stream_state: streamState },
-          sourceStats: { recordCount },
-        },
-      });
+      type: 'STATE',
+      state: {
+        type: 'STREAM',
+        stream: { stream_descriptor: { name: stream }, stream_state: streamState },
+        sourceStats: { recordCount },
+      },
+    });
     await this.flush();
   }
 
@@ -157,12 +183,16 @@ export class ProtocolWriter {
 
   /** Writes what is buffered; resolves once the sink accepted it (or went away). */
   async flush(): Promise<void> {
-    if (this.chunks.length === 0) return;
-    const text = this.chunks.length === 1 ? this.chunks[0] : this.chunks.join('');
-    this.chunks = [];
-    this.bufferedBytes = 0;
+    if (this.bufferedBytes === 0) return;
+    const current = this.chunk.subarray(0, this.used);
+    const bytes = this.sealed.length === 0 ? current : Buffer.concat([...this.sealed, current]);
+    // The sink may hold on to the bytes until written: the next line goes into a new chunk.
+    this.chunk = NO_BYTES;
+    this.used = 0;
+    this.sealed = [];
+    this.sealedBytes = 0;
     if (this.closed) return;
-    if (this.sink.write(text)) return;
+    if (this.sink.write(bytes)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.sink.removeListener('drain', done);
@@ -181,8 +211,23 @@ export class ProtocolWriter {
     this.push(`${redact ? this.redact(line) : line}\n`);
   }
 
+  private get bufferedBytes(): number {
+    return this.sealedBytes + this.used;
+  }
+
+  /** Makes room for `maxBytes` more bytes in the current chunk. */
+  private reserve(maxBytes: number): void {
+    if (this.used + maxBytes <= this.chunk.length) return;
+    if (this.used > 0) {
+      this.sealed.push(this.chunk.subarray(0, this.used));
+      this.sealedBytes += this.used;
+    }
+    this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, maxBytes));
+    this.used = 0;
+  }
+
   private push(line: string): void {
-    this.chunks.push(line);
-    this.bufferedBytes += line.length;
+    this.reserve(line.length * MAX_UTF8_BYTES_PER_CHAR);
+    this.used += this.chunk.write(line, this.used, 'utf8');
   }
 }

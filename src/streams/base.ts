@@ -137,7 +137,11 @@ export abstract class PipedriveStream extends AirbyteStreamBase {
    * `startState` where this run began, `finished` whether the stream completed. Streams that
    * must remember something about an unfinished pass (deals_flow) add it here.
    */
-  checkpointState(position: StreamState, _startState: StreamState, _finished: boolean): StreamState {
+  checkpointState(
+    position: StreamState,
+    _startState: StreamState,
+    _finished: boolean,
+  ): StreamState {
     return position;
   }
 

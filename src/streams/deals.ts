@@ -54,7 +54,10 @@ export class Deals extends V2ListStream {
     return row;
   }
 
-  protected override sinceFor(state: StreamState | undefined, stateKey: string): string | undefined {
+  protected override sinceFor(
+    state: StreamState | undefined,
+    stateKey: string,
+  ): string | undefined {
     const start = this.startingPoint(state, stateKey);
     const saved = state?.[stateKey];
     if (!start || typeof saved !== 'string') return start;
@@ -85,7 +88,8 @@ export class Deals extends V2ListStream {
  * A missing key means that pass starts from the beginning: every deal counts.
  */
 function savedPositionOf(deal: Row, startState: StreamState): string | undefined {
-  const value = deal.is_archived === true ? startState.archived_update_time : startState.update_time;
+  const value =
+    deal.is_archived === true ? startState.archived_update_time : startState.update_time;
   return typeof value === 'string' ? value : undefined;
 }
 

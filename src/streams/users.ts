@@ -25,4 +25,3 @@ export class ActivityTypes extends V1ListStream {
     return '/activityTypes';
   }
 }
-

@@ -99,7 +99,9 @@ export function expectValidProtocol(result: RunResult): void {
   if (bad.length > 0) {
     throw new Error(
       `Invalid protocol output:\n${bad
-        .map((b) => `#${b.index} ${JSON.stringify(b.message).slice(0, 300)}: ${b.problems.join('; ')}`)
+        .map(
+          (b) => `#${b.index} ${JSON.stringify(b.message).slice(0, 300)}: ${b.problems.join('; ')}`,
+        )
         .join('\n')}`,
     );
   }
@@ -120,8 +122,7 @@ export const statusesOf = (result: RunResult, stream: string): string[] =>
   ofType(result, 'TRACE')
     .filter(
       (m) =>
-        m.trace.type === 'STREAM_STATUS' &&
-        m.trace.stream_status.stream_descriptor.name === stream,
+        m.trace.type === 'STREAM_STATUS' && m.trace.stream_status.stream_descriptor.name === stream,
     )
     .map((m) => m.trace.stream_status.status);
 
