@@ -1,0 +1,427 @@
+import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+import { FakePipedrive, JsonObject } from './fake-pipedrive';
+import { ENDPOINTS } from './fake-pipedrive/endpoints';
+import {
+  getOperation,
+  loadOpenApi,
+  makeNullable,
+  OPENAPI_DIR,
+  openApiAvailable,
+  OpenApiDocument,
+  responseSchema,
+  toJsonSchema,
+} from './fake-pipedrive/openapi';
+
+/**
+ * The fake's answers, endpoint by endpoint, against Pipedrive's official OpenAPI files. The
+ * check is strict at the record level (every documented property present, nothing undeclared)
+ * so the fake cannot drift; where the files are known to be wrong about the real API, the case
+ * says so explicitly (`nullable`, `optional`, `undocumented`), one reason per entry.
+ */
+
+interface ContractCase {
+  /** Request path (plus query) sent to the fake. */
+  request: string | ((fake: FakePipedrive) => string);
+  version: 'v1' | 'v2';
+  /** Path of the operation in the OpenAPI file. */
+  specPath: string;
+  status?: number;
+  token?: string;
+  /** Declared non-nullable, but null in real data (Pipedrive's files rarely mark nullability). */
+  nullable?: string[];
+  /** Declared, but only present in some records or only on request. */
+  optional?: string[];
+  /** Sent by the real API, missing from the file. */
+  undocumented?: string[];
+  /** v1 leads carry the deal custom fields flat at the root. */
+  customFieldsAtRoot?: boolean;
+  /** The file wraps the list items in a whole response (`{success, data}`): unwrap it. */
+  itemsWrapped?: boolean;
+}
+
+const CUSTOM_FIELD_KEY = '^[0-9a-f]{40}(_[a-z0-9_]+)?$';
+
+/** Undeclared in the deal schema, yet in the file's own example and in real answers. */
+const DEAL_EXTRAS = [
+  'creator_user_id',
+  'archive_time',
+  'local_won_date',
+  'local_lost_date',
+  'local_close_date',
+];
+/** Open deals have no won/lost time, many deals no person or organization. */
+const DEAL_NULLABLE = [
+  'person_id',
+  'org_id',
+  'stage_change_time',
+  'won_time',
+  'lost_time',
+  'expected_close_date',
+];
+const PERSON_NULLABLE = [
+  'org_id',
+  'picture_id',
+  'postal_address',
+  'notes',
+  'birthday',
+  'job_title',
+];
+const ACTIVITY_NULLABLE = [
+  'deal_id',
+  'lead_id',
+  'person_id',
+  'org_id',
+  'project_id',
+  'due_time',
+  'duration',
+  'location',
+  'marked_as_done_time',
+  'conference_meeting_client',
+  'conference_meeting_url',
+  'conference_meeting_id',
+  'public_description',
+  'priority',
+  'note',
+];
+/** v2 products carry these (and `updated_since` filters on update_time); the file omits them. */
+const PRODUCT_EXTRAS = ['description', 'category', 'add_time', 'update_time'];
+/** Standard fields have no creator; `subfields` etc. only exist where they apply. */
+const FIELD_CONTRACT: Partial<ContractCase> = {
+  nullable: ['last_updated_by_user_id', 'created_by_user_id'],
+  optional: ['options_deleted', 'is_subfield', 'subfields'],
+  undocumented: ['json_column_flag'],
+};
+
+const CASES: ContractCase[] = [
+  // ---- v2 ----
+  {
+    version: 'v2',
+    specPath: '/deals',
+    request: '/api/v2/deals?limit=500&status=open,won,lost,deleted',
+    nullable: DEAL_NULLABLE,
+    undocumented: DEAL_EXTRAS,
+  },
+  {
+    version: 'v2',
+    specPath: '/deals/archived',
+    request: '/api/v2/deals/archived?limit=500',
+    nullable: DEAL_NULLABLE,
+    undocumented: DEAL_EXTRAS,
+  },
+  {
+    version: 'v2',
+    specPath: '/deals/{id}',
+    request: '/api/v2/deals/3?include_fields=products_count',
+    nullable: DEAL_NULLABLE,
+    undocumented: [...DEAL_EXTRAS, 'products_count'],
+  },
+  {
+    version: 'v2',
+    specPath: '/deals/products',
+    request: `/api/v2/deals/products?limit=500&deal_ids=${Array.from({ length: 100 }, (_, i) => i + 1).join(',')}`,
+    // Pipedrive's changelog: product_id becomes null when the catalogue product is hard-deleted.
+    nullable: ['product_id'],
+  },
+  {
+    version: 'v2',
+    specPath: '/deals/{id}/products',
+    request: (fake) => `/api/v2/deals/${dealWithProducts(fake)}/products`,
+    nullable: ['product_id'],
+  },
+  {
+    version: 'v2',
+    specPath: '/persons',
+    request: '/api/v2/persons?limit=500',
+    nullable: PERSON_NULLABLE,
+  },
+  {
+    version: 'v2',
+    specPath: '/persons/{id}',
+    request: '/api/v2/persons/5',
+    nullable: PERSON_NULLABLE,
+  },
+  {
+    version: 'v2',
+    specPath: '/organizations',
+    request: '/api/v2/organizations?limit=500',
+    nullable: ['address'],
+  },
+  {
+    version: 'v2',
+    specPath: '/organizations/{id}',
+    request: '/api/v2/organizations/5',
+    nullable: ['address'],
+  },
+  {
+    version: 'v2',
+    specPath: '/activities',
+    request: '/api/v2/activities?limit=500&include_fields=attendees',
+    nullable: ACTIVITY_NULLABLE,
+  },
+  {
+    version: 'v2',
+    specPath: '/activities/{id}',
+    request: '/api/v2/activities/5',
+    nullable: ACTIVITY_NULLABLE,
+    // Only sent with include_fields=attendees.
+    optional: ['attendees'],
+  },
+  {
+    version: 'v2',
+    specPath: '/products',
+    request: '/api/v2/products?limit=500',
+    itemsWrapped: true,
+    undocumented: PRODUCT_EXTRAS,
+  },
+  {
+    version: 'v2',
+    specPath: '/products/{id}',
+    request: '/api/v2/products/5',
+    undocumented: PRODUCT_EXTRAS,
+  },
+  { version: 'v2', specPath: '/pipelines', request: '/api/v2/pipelines' },
+  { version: 'v2', specPath: '/pipelines/{id}', request: '/api/v2/pipelines/1' },
+  { version: 'v2', specPath: '/stages', request: '/api/v2/stages?limit=500' },
+  { version: 'v2', specPath: '/stages/{id}', request: '/api/v2/stages/2' },
+  // ---- v1 ----
+  {
+    version: 'v1',
+    specPath: '/users',
+    request: '/api/v1/users',
+    // Both in real answers (is_admin is on Pipedrive's docs page, the other in the product spec).
+    undocumented: ['is_admin', 'signup_flow_variation'],
+  },
+  {
+    version: 'v1',
+    specPath: '/users/me',
+    request: '/api/v1/users/me',
+    undocumented: ['is_admin', 'signup_flow_variation'],
+  },
+  {
+    version: 'v1',
+    specPath: '/users/me',
+    request: '/v1/users/me',
+    status: 401,
+    token: 'wrong-token',
+  },
+  {
+    version: 'v1',
+    specPath: '/activityTypes',
+    request: '/api/v1/activityTypes',
+    // Built-in types have no colour.
+    nullable: ['color'],
+  },
+  { version: 'v1', specPath: '/currencies', request: '/api/v1/currencies' },
+  { version: 'v1', specPath: '/leadLabels', request: '/api/v1/leadLabels' },
+  {
+    version: 'v1',
+    specPath: '/dealFields',
+    request: '/api/v1/dealFields?limit=500',
+    ...FIELD_CONTRACT,
+  },
+  {
+    version: 'v1',
+    specPath: '/personFields',
+    request: '/api/v1/personFields?limit=500',
+    ...FIELD_CONTRACT,
+  },
+  {
+    version: 'v1',
+    specPath: '/organizationFields',
+    request: '/api/v1/organizationFields?limit=500',
+    ...FIELD_CONTRACT,
+  },
+  {
+    version: 'v1',
+    specPath: '/productFields',
+    request: '/api/v1/productFields?limit=500',
+    // The product field schema is a separate, thinner copy: no visibility flags, and `options`
+    // not nullable although every field without options answers null.
+    nullable: [...(FIELD_CONTRACT.nullable ?? []), 'options'],
+    undocumented: ['json_column_flag', 'index_visible_flag', 'details_visible_flag', 'subfields'],
+  },
+  {
+    version: 'v1',
+    specPath: '/activityFields',
+    request: '/api/v1/activityFields?limit=500',
+    ...FIELD_CONTRACT,
+  },
+  {
+    version: 'v1',
+    specPath: '/notes',
+    request: '/api/v1/notes?limit=500',
+    // A note is attached to some of deal, person, organization, lead, project: the rest is null.
+    nullable: [
+      'deal',
+      'deal_id',
+      'person',
+      'person_id',
+      'organization',
+      'org_id',
+      'lead_id',
+      'project',
+      'project_id',
+      'last_update_user_id',
+      'user.icon_url',
+    ],
+    // Filterable as a query parameter and present in the file's example, not in its schema.
+    undocumented: ['pinned_to_lead_flag'],
+  },
+  {
+    version: 'v1',
+    specPath: '/leads',
+    request: '/api/v1/leads?limit=500&archived_status=all',
+    customFieldsAtRoot: true,
+  },
+  {
+    version: 'v1',
+    specPath: '/leads/archived',
+    request: '/api/v1/leads/archived?limit=500',
+    customFieldsAtRoot: true,
+  },
+  { version: 'v1', specPath: '/legacyTeams', request: '/api/v1/legacyTeams' },
+  { version: 'v1', specPath: '/legacyTeams/{id}/users', request: '/api/v1/legacyTeams/1/users' },
+  {
+    version: 'v1',
+    specPath: '/legacyTeams/{id}/users',
+    request: '/api/v1/legacyTeams/999/users',
+    status: 404,
+  },
+  {
+    version: 'v1',
+    specPath: '/deals/{id}/flow',
+    request: (fake) => `/api/v1/deals/${dealWithLongestFlow(fake)}/flow?all_changes=1&limit=500`,
+  },
+];
+
+function caseName(contract: ContractCase): string {
+  const status = contract.status ? ` → ${contract.status}` : '';
+  return `GET /api/${contract.version}${contract.specPath}${status}`;
+}
+
+function dealWithProducts(fake: FakePipedrive): number {
+  return fake.list('dealProducts')[0].deal_id as number;
+}
+
+function dealWithLongestFlow(fake: FakePipedrive): number {
+  const flows = Object.entries(fake.db.flow).sort(
+    (left, right) => right[1].length - left[1].length,
+  );
+  return Number(flows[0][0]);
+}
+
+const available = openApiAvailable();
+const describeWithOpenApi = available ? describe : describe.skip;
+
+if (!available) {
+  test.skip(`OpenAPI files not found in ${OPENAPI_DIR}: contract checks skipped`, () => {});
+}
+
+describeWithOpenApi('the fake against Pipedrive’s OpenAPI files', () => {
+  const documents: Partial<Record<'v1' | 'v2', OpenApiDocument>> = {};
+  const fake = new FakePipedrive({ seed: 4 });
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  // v1 prints `YYYY-MM-DD HH:MM:SS` in fields the files declare as `format: date-time`.
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (text: string) =>
+      /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?)$/.test(text),
+  });
+
+  beforeAll(async () => {
+    documents.v1 = loadOpenApi('v1');
+    documents.v2 = loadOpenApi('v2');
+    await fake.start();
+  }, 60_000);
+
+  afterAll(() => fake.stop());
+
+  test('every endpoint of the fake exists in the files with the same x-token-cost', () => {
+    const mismatches = ENDPOINTS.flatMap((endpoint) => {
+      const operation = getOperation(documents[endpoint.version]!, endpoint.path);
+      const cost = operation?.['x-token-cost'];
+      return cost === endpoint.cost
+        ? []
+        : [`${endpoint.version} ${endpoint.path}: fake ${endpoint.cost}, OpenAPI ${String(cost)}`];
+    });
+    expect(mismatches).toEqual([]);
+  });
+
+  test('every endpoint of the fake has a contract case', () => {
+    const covered = new Set(CASES.map((c) => `${c.version} ${c.specPath}`));
+    const missing = ENDPOINTS.map((e) => `${e.version} ${e.path}`).filter(
+      (key) => !covered.has(key),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  function validatorFor(contract: ContractCase): ValidateFunction {
+    const document = documents[contract.version]!;
+    const raw = responseSchema(document, contract.specPath, contract.status ?? 200);
+    if (!raw) throw new Error(`No schema for ${contract.specPath} ${contract.status ?? 200}`);
+    const schema = toJsonSchema(document, raw);
+    const properties = (schema.properties ?? {}) as Record<string, JsonObject>;
+    const data = properties.data;
+    if (data) {
+      if (contract.itemsWrapped) {
+        const wrapped = (data.items as JsonObject).properties as Record<string, JsonObject>;
+        data.items = wrapped.data;
+      }
+      tighten(data.type === 'array' ? (data.items as JsonObject) : data, contract);
+      schema.required = ['success', 'data'];
+    }
+    const nextCursor = (
+      properties.additional_data?.properties as Record<string, JsonObject> | undefined
+    )?.next_cursor;
+    // "null if you have reached the end of the dataset", says the description of a string.
+    if (nextCursor) makeNullable(nextCursor);
+    return ajv.compile(schema);
+  }
+
+  function tighten(record: JsonObject, contract: ContractCase): void {
+    const properties = (record.properties ?? {}) as Record<string, JsonObject>;
+    for (const dotted of contract.nullable ?? []) {
+      const property = dotted
+        .split('.')
+        .reduce<JsonObject | undefined>(
+          (schema, name) => (schema?.properties as Record<string, JsonObject> | undefined)?.[name],
+          record,
+        );
+      if (!property) throw new Error(`${contract.specPath}: no property ${dotted} to relax`);
+      makeNullable(property);
+    }
+    record.required = Object.keys(properties).filter((name) => !contract.optional?.includes(name));
+    for (const name of contract.undocumented ?? []) {
+      if (properties[name])
+        throw new Error(`${contract.specPath}: ${name} is documented after all`);
+      properties[name] = {};
+    }
+    record.properties = properties;
+    record.additionalProperties = false;
+    if (contract.customFieldsAtRoot) record.patternProperties = { [CUSTOM_FIELD_KEY]: {} };
+  }
+
+  test.each(CASES.map((contract) => [caseName(contract), contract] as const))(
+    '%s',
+    async (_name, contract) => {
+      const request =
+        typeof contract.request === 'string' ? contract.request : contract.request(fake);
+      const response = await fetch(`${fake.url}${request}`, {
+        headers: { 'x-api-token': contract.token ?? fake.token },
+      });
+      expect(response.status).toBe(contract.status ?? 200);
+      const body = (await response.json()) as JsonObject;
+      if (Array.isArray(body.data)) expect(body.data.length).toBeGreaterThan(0);
+      const validate = validatorFor(contract);
+      const valid = validate(body);
+      const problems = (validate.errors ?? [])
+        .slice(0, 15)
+        .map((error) => `${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`);
+      expect(problems).toEqual([]);
+      expect(valid).toBe(true);
+    },
+  );
+});

@@ -1,0 +1,948 @@
+import { FakePipedrive, JsonObject } from './fake-pipedrive';
+import { parseArguments } from './fake-pipedrive/cli';
+import { CUSTOM_FIELD_SPECS } from './fake-pipedrive/data/fields';
+
+/** The fake Pipedrive itself, over real HTTP. */
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
+
+async function call(
+  fake: FakePipedrive,
+  path: string,
+  options: { token?: string | null; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const token = options.token === undefined ? fake.token : options.token;
+  const headers: Record<string, string> = { ...options.headers };
+  if (token !== null) headers['x-api-token'] = token;
+  const response = await fetch(`${fake.url}${path}`, { headers });
+  const text = await response.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body };
+}
+
+/** Follows v2 cursors to the end; returns every record and the number of pages. */
+async function readAllV2(
+  fake: FakePipedrive,
+  path: string,
+): Promise<{ records: any[]; pages: number }> {
+  const records: any[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const separator = path.includes('?') ? '&' : '?';
+    const reply = await call(fake, `${path}${cursor ? `${separator}cursor=${cursor}` : ''}`);
+    expect(reply.status).toBe(200);
+    records.push(...reply.body.data);
+    cursor = reply.body.additional_data.next_cursor;
+    pages++;
+  } while (cursor);
+  return { records, pages };
+}
+
+async function readAllV1(
+  fake: FakePipedrive,
+  path: string,
+): Promise<{ records: any[]; pages: number }> {
+  const records: any[] = [];
+  let start: number | undefined = 0;
+  let pages = 0;
+  while (start !== undefined) {
+    const separator = path.includes('?') ? '&' : '?';
+    const reply = await call(fake, `${path}${separator}start=${start}`);
+    expect(reply.status).toBe(200);
+    records.push(...(reply.body.data ?? []));
+    start = reply.body.additional_data.pagination.next_start;
+    pages++;
+  }
+  return { records, pages };
+}
+
+const ids = (records: JsonObject[]) => records.map((record) => record.id);
+const seconds = (text: string) => Date.parse(text) / 1000;
+const v2Time = (epochSeconds: number) =>
+  new Date(epochSeconds * 1000).toISOString().slice(0, 19) + 'Z';
+
+describe('generated data', () => {
+  test('the same seed gives the same data; another seed does not', () => {
+    const first = new FakePipedrive({ seed: 5 });
+    const second = new FakePipedrive({ seed: 5 });
+    const other = new FakePipedrive({ seed: 6 });
+    for (const collection of ['deals', 'persons', 'notes', 'leads', 'dealProducts'] as const) {
+      expect(second.list(collection)).toEqual(first.list(collection));
+    }
+    expect(second.db.flow).toEqual(first.db.flow);
+    expect(other.list('deals')).not.toEqual(first.list('deals'));
+  });
+
+  test('default sizes: a small realistic company', () => {
+    const fake = new FakePipedrive();
+    const deals = fake.list('deals');
+    expect(deals).toHaveLength(400 + 15 + 10);
+    expect(deals.filter((deal) => deal.is_archived)).toHaveLength(15);
+    expect(deals.filter((deal) => deal.status === 'deleted' && deal.is_deleted)).toHaveLength(10);
+    expect(fake.list('persons')).toHaveLength(300);
+    expect(fake.list('organizations')).toHaveLength(120);
+    expect(fake.list('stages')).toHaveLength(15);
+    expect(fake.list('users')).toHaveLength(8);
+    expect(fake.list('leads').length).toBe(60 + 8);
+    expect(fake.count('dealProducts')).toBeGreaterThan(100);
+    expect(Object.keys(fake.db.flow).length).toBeGreaterThan(100);
+    // Realistic record sizes: a deal with its custom fields is 1–2 KB of JSON.
+    const averageDealSize = JSON.stringify(deals).length / deals.length;
+    expect(averageDealSize).toBeGreaterThan(1000);
+    expect(averageDealSize).toBeLessThan(2200);
+  });
+
+  test('records reference each other consistently', () => {
+    const fake = new FakePipedrive({ seed: 3 });
+    const stages = new Map(fake.list('stages').map((stage) => [stage.id, stage]));
+    for (const deal of fake.list('deals')) {
+      expect((stages.get(deal.stage_id) as JsonObject).pipeline_id).toBe(deal.pipeline_id);
+      expect(seconds(deal.update_time as string)).toBeGreaterThanOrEqual(
+        seconds(deal.add_time as string),
+      );
+      expect(deal.update_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    }
+    for (const [dealId, items] of Object.entries(fake.db.flow)) {
+      const deal = fake.get('deals', Number(dealId)) as JsonObject;
+      const stageChanges = items.filter((item) => item.data.field_key === 'stage_id');
+      // Newest first, and the newest stage change lands on the deal's current stage.
+      expect([...items].sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1))).toEqual(items);
+      if (stageChanges.length > 0) expect(stageChanges[0].data.new_value).toBe(deal.stage_id);
+    }
+  });
+
+  test('field definitions cover every custom field type and the awkward names', () => {
+    const fields = new FakePipedrive().fields();
+    const all = Object.values(fields).flat();
+    const types = new Set(
+      all.filter((field) => /^[0-9a-f]{40}$/.test(field.key)).map((f) => f.field_type),
+    );
+    for (const type of [
+      'int',
+      'double',
+      'monetary',
+      'boolean',
+      'varchar',
+      'text',
+      'phone',
+      'varchar_auto',
+      'varchar_options',
+      'enum',
+      'set',
+      'date',
+      'daterange',
+      'time',
+      'timerange',
+      'address',
+      'user',
+      'org',
+      'people',
+      'deal',
+      'lead',
+      'stage',
+      'status',
+      'visible_to',
+      'json',
+      'picture',
+    ]) {
+      expect(types).toContain(type);
+    }
+    const dealNames = fields.deal.map((field) => field.name);
+    expect(dealNames).toEqual(
+      expect.arrayContaining([
+        'Deal Source',
+        'deal source',
+        'Número de série',
+        '!!!',
+        '2nd Contact',
+      ]),
+    );
+    expect(dealNames.filter((name) => name === 'Value')).toHaveLength(2);
+    expect(fields.deal.find((field) => field.name === 'Legacy Score')?.active_flag).toBe(false);
+    const enumField = fields.deal.find((field) => field.name === 'Deal Source');
+    expect(enumField?.options?.map((option) => option.label)).toEqual(
+      CUSTOM_FIELD_SPECS.deal[0].options,
+    );
+  });
+
+  test('custom field values use the v2 format in v2 records and the v1 format in leads', () => {
+    const fake = new FakePipedrive({ seed: 2 });
+    const byName = new Map(fake.fields().deal.map((field) => [field.name, field]));
+    const key = (name: string) => (byName.get(name) as JsonObject).key as string;
+    const deals = fake.list('deals');
+    const values = (name: string) =>
+      deals.map((deal) => (deal.custom_fields as JsonObject)[key(name)]).filter((v) => v !== null);
+    expect(values('Contract Value')[0]).toEqual({
+      value: expect.any(Number),
+      currency: expect.any(String),
+    });
+    expect(values('Deal Source')[0]).toEqual(expect.any(Number));
+    expect(values('Industries').every(Array.isArray)).toBe(true);
+    expect(values('Contract Period')[0]).toEqual({
+      value: expect.any(String),
+      until: expect.any(String),
+    });
+    expect(values('Billing Address')[0]).toMatchObject({
+      route: expect.any(String),
+      locality: expect.any(String),
+    });
+    // Inactive fields keep their values hidden.
+    expect(
+      deals.every((deal) => !(key('Legacy Score') in (deal.custom_fields as JsonObject))),
+    ).toBe(true);
+
+    const leads = fake.list('leads');
+    const monetary = leads.find((lead) => lead[key('Contract Value')] !== undefined) as JsonObject;
+    expect(typeof monetary[key('Contract Value')]).toBe('number');
+    expect(typeof monetary[`${key('Contract Value')}_currency`]).toBe('string');
+    const set = leads.find((lead) => typeof lead[key('Industries')] === 'string') as JsonObject;
+    expect(set[key('Industries')]).toMatch(/^\d+(,\d+)*$/);
+    expect(leads[0].id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(leads[0].add_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  test('20k deals generate fast and page completely', async () => {
+    const started = Date.now();
+    const fake = new FakePipedrive({ seed: 9, sizes: { deals: 20_000 } });
+    expect(Date.now() - started).toBeLessThan(3000);
+    await fake.start();
+    try {
+      // One custom field per deal keeps the 40 pages quick to encode and parse; every deal is
+      // still generated in full on the server.
+      const seats = fake.fields().deal.find((field) => field.name === 'Seats')?.key;
+      const { records, pages } = await readAllV2(
+        fake,
+        `/api/v2/deals?limit=500&sort_by=update_time&custom_fields=${seats}`,
+      );
+      expect(Object.keys(records[0].custom_fields)).toEqual([seats]);
+      expect(pages).toBe(40);
+      expect(new Set(ids(records)).size).toBe(20_000);
+      const times = records.map((deal) => seconds(deal.update_time));
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('over HTTP', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 11 });
+    await fake.start();
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  describe('auth and envelopes', () => {
+    test('accepts the token as header or query parameter, on /api/v1, /v1 and /api/v2', async () => {
+      expect((await call(fake, '/api/v1/users/me')).body.data.company_domain).toBe('acme');
+      expect(
+        (await call(fake, `/v1/users/me?api_token=${fake.token}`, { token: null })).status,
+      ).toBe(200);
+      expect((await call(fake, '/api/v2/pipelines')).body.success).toBe(true);
+      expect(fake.stats.byEndpoint['GET /api/v1/users/me'].requests).toBe(2);
+    });
+
+    test('a missing, wrong or revoked token is 401 with Pipedrive’s body', async () => {
+      const expected = {
+        success: false,
+        error: 'unauthorized access',
+        errorCode: 401,
+        error_info: 'Please check developers.pipedrive.com',
+      };
+      expect((await call(fake, '/api/v2/deals', { token: null })).body).toEqual(expected);
+      expect((await call(fake, '/api/v2/deals', { token: 'nope' })).status).toBe(401);
+      fake.revokeToken();
+      const revoked = await call(fake, '/api/v2/deals');
+      expect(revoked.status).toBe(401);
+      expect(revoked.body).toEqual(expected);
+    });
+
+    test('unknown paths are 404, denied ones 403, gone legacy teams 410', async () => {
+      expect((await call(fake, '/api/v2/nothing')).status).toBe(404);
+      fake.denyPermission('/v1/notes');
+      const denied = await call(fake, '/api/v1/notes');
+      expect(denied.status).toBe(403);
+      expect(denied.body).toMatchObject({ success: false, data: null, additional_data: null });
+      expect((await call(fake, '/api/v1/legacyTeams')).status).toBe(200);
+      fake.legacyTeamsGone = true;
+      const gone = await call(fake, '/api/v1/legacyTeams/1/users');
+      expect(gone.status).toBe(410);
+      expect(gone.body).toMatchObject({ success: false, error: 'Gone', data: null });
+    });
+  });
+
+  describe('v2 cursor pagination and filters', () => {
+    test('pages deals by id: every visible deal once, archived and deleted ones left out', async () => {
+      const { records, pages } = await readAllV2(fake, '/api/v2/deals?limit=37');
+      const expected = fake.list('deals').filter((deal) => !deal.is_archived && !deal.is_deleted);
+      expect(ids(records)).toEqual(ids(expected));
+      expect(pages).toBe(Math.ceil(expected.length / 37));
+    });
+
+    test('descending order and opaque cursors', async () => {
+      const first = await call(fake, '/api/v2/persons?limit=5&sort_direction=desc');
+      expect(ids(first.body.data)).toEqual([300, 299, 298, 297, 296]);
+      const cursor = first.body.additional_data.next_cursor;
+      expect(typeof cursor).toBe('string');
+      const second = await call(
+        fake,
+        `/api/v2/persons?limit=5&sort_direction=desc&cursor=${cursor}`,
+      );
+      expect(ids(second.body.data)).toEqual([295, 294, 293, 292, 291]);
+      expect((await call(fake, `/api/v2/persons?cursor=${cursor}`)).status).toBe(400);
+      expect((await call(fake, '/api/v2/persons?cursor=garbage')).status).toBe(400);
+    });
+
+    test('updated_since is inclusive, updated_until exclusive, both strict RFC 3339', async () => {
+      const deals = fake.list('deals').filter((deal) => !deal.is_archived && !deal.is_deleted);
+      // A second shared by two deals: the inclusive boundary must keep both.
+      const counts = new Map<string, number>();
+      for (const deal of deals)
+        counts.set(deal.update_time as string, (counts.get(deal.update_time as string) ?? 0) + 1);
+      const tie = [...counts].find(([, count]) => count > 1)?.[0] as string;
+      expect(tie).toBeDefined();
+      const since = await readAllV2(
+        fake,
+        `/api/v2/deals?limit=500&sort_by=update_time&updated_since=${tie}`,
+      );
+      expect(since.records.length).toBe(
+        deals.filter((deal) => seconds(deal.update_time as string) >= seconds(tie)).length,
+      );
+      expect(since.records.filter((deal) => deal.update_time === tie).length).toBe(counts.get(tie));
+      const until = await readAllV2(fake, `/api/v2/deals?limit=500&updated_until=${tie}`);
+      expect(until.records.length).toBe(deals.length - since.records.length);
+
+      for (const bad of [
+        '2025-01-01T10:20:00.000Z',
+        '2025-01-01 10:20:00',
+        'yesterday',
+        '2025-01-01',
+      ]) {
+        const reply = await call(fake, `/api/v2/deals?updated_since=${encodeURIComponent(bad)}`);
+        expect(reply.status).toBe(400);
+        expect(reply.body).toMatchObject({ success: false, data: null, additional_data: null });
+      }
+      expect(
+        (await call(fake, '/api/v2/deals?updated_since=2025-01-01T10:20:00%2B02:00')).status,
+      ).toBe(200);
+      expect(
+        (await call(fake, '/api/v2/pipelines?updated_since=2025-01-01T00:00:00Z')).status,
+      ).toBe(400);
+      expect((await call(fake, '/api/v2/stages?updated_since=2025-01-01T00:00:00Z')).status).toBe(
+        400,
+      );
+      expect((await call(fake, '/api/v2/products?updated_since=2025-01-01T00:00:00Z')).status).toBe(
+        200,
+      );
+    });
+
+    test('limit: default 100, at most 500', async () => {
+      expect((await call(fake, '/api/v2/persons')).body.data).toHaveLength(100);
+      expect((await call(fake, '/api/v2/persons?limit=500')).body.data).toHaveLength(300);
+      expect((await call(fake, '/api/v2/persons?limit=501')).status).toBe(400);
+    });
+
+    test('keyset cursors lose nothing when records change between pages', async () => {
+      const before = fake.list('deals').filter((deal) => !deal.is_archived && !deal.is_deleted);
+      const seen: any[] = [];
+      let cursor: string | null = null;
+      let page = 0;
+      do {
+        const reply = await call(
+          fake,
+          `/api/v2/deals?limit=50&sort_by=update_time${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        seen.push(...reply.body.data);
+        cursor = reply.body.additional_data.next_cursor;
+        if (page++ === 1) {
+          // Someone edits a deal on a later page and one already read, and adds a deal.
+          fake.clock.advance(60);
+          fake.update('deals', before[300].id as number, { title: 'moved to the end' });
+          fake.update('deals', before[10].id as number, { value: 1 });
+          fake.insert('deals', { title: 'brand new' });
+        }
+      } while (cursor);
+      const seenIds = new Set(ids(seen));
+      for (const deal of before) expect(seenIds).toContain(deal.id);
+      expect(seen.find((deal) => deal.title === 'brand new')).toBeDefined();
+      expect(seen.filter((deal) => deal.id === before[10].id)).toHaveLength(2);
+    });
+
+    test('status: deleted deals for 30 days; archived deals only from /deals/archived', async () => {
+      const deleted = fake.list('deals').filter((deal) => deal.status === 'deleted');
+      const archived = fake.list('deals').filter((deal) => deal.is_archived);
+      const withDeleted = await readAllV2(
+        fake,
+        '/api/v2/deals?limit=500&status=open,won,lost,deleted',
+      );
+      expect(withDeleted.records.filter((deal) => deal.is_deleted)).toHaveLength(deleted.length);
+      const onlyDeleted = await readAllV2(fake, '/api/v2/deals?limit=500&status=deleted');
+      expect(ids(onlyDeleted.records).sort()).toEqual(ids(deleted).sort());
+      const won = await readAllV2(fake, '/api/v2/deals?limit=500&status=won');
+      expect(won.records.every((deal) => deal.status === 'won')).toBe(true);
+      expect((await call(fake, '/api/v2/deals?status=bogus')).status).toBe(400);
+
+      const archivedReply = await readAllV2(fake, '/api/v2/deals/archived?limit=500');
+      expect(ids(archivedReply.records)).toEqual(ids(archived));
+      expect(fake.stats.byEndpoint['GET /api/v2/deals/archived'].tokens).toBe(20);
+
+      fake.clock.advance(31 * 86_400);
+      const purged = await call(fake, '/api/v2/deals?limit=500&status=deleted');
+      expect(purged.body.data).toEqual([]);
+    });
+
+    test('deal products of up to 100 deals, cursor paged', async () => {
+      const dealIds = Array.from({ length: 100 }, (_, index) => index + 1);
+      const expected = dealIds.flatMap((id) => fake.dealProductsOf(id));
+      const { records } = await readAllV2(
+        fake,
+        `/api/v2/deals/products?limit=20&deal_ids=${dealIds.join(',')}`,
+      );
+      expect(ids(records)).toEqual(ids(expected).sort((a: any, b: any) => a - b));
+      expect(records[0]).toMatchObject({
+        deal_id: expect.any(Number),
+        sum: expect.any(Number),
+        tax_method: expect.any(String),
+      });
+      expect(
+        (await call(fake, `/api/v2/deals/products?deal_ids=${[...dealIds, 101].join(',')}`)).status,
+      ).toBe(400);
+      expect((await call(fake, '/api/v2/deals/products')).status).toBe(400);
+      const oneDeal = expected[0].deal_id as number;
+      const single = await call(fake, `/api/v2/deals/${oneDeal}/products`);
+      expect(ids(single.body.data)).toEqual(ids(fake.dealProductsOf(oneDeal)));
+    });
+
+    test('v2 shapes: persons, organizations, products, stages', async () => {
+      const person = (await call(fake, '/api/v2/persons?limit=1')).body.data[0];
+      expect(person.emails[0]).toEqual({ value: expect.any(String), primary: true, label: 'work' });
+      expect(person.custom_fields).toEqual(expect.any(Object));
+      const organizations = (await call(fake, '/api/v2/organizations?limit=50')).body.data;
+      expect(organizations.find((org: any) => org.address)?.address).toMatchObject({
+        locality: expect.any(String),
+      });
+      const product = (await call(fake, '/api/v2/products?limit=1')).body.data[0];
+      expect(product.prices[0]).toMatchObject({
+        product_id: product.id,
+        price: expect.any(Number),
+      });
+      const stages = (await call(fake, '/api/v2/stages?pipeline_id=2')).body.data;
+      expect(stages.every((stage: any) => stage.pipeline_id === 2)).toBe(true);
+    });
+  });
+
+  describe('v1 offset pagination', () => {
+    test('notes: start/limit, next_start only when more, data null past the end', async () => {
+      const first = await call(fake, '/api/v1/notes?limit=200');
+      expect(first.body.additional_data.pagination).toEqual({
+        start: 0,
+        limit: 200,
+        more_items_in_collection: true,
+        next_start: 200,
+      });
+      const { records, pages } = await readAllV1(fake, '/api/v1/notes?limit=200');
+      expect(pages).toBe(3);
+      expect(ids(records)).toEqual(ids(fake.list('notes')));
+      const last = await call(fake, '/api/v1/notes?limit=200&start=400');
+      expect(last.body.additional_data.pagination).toEqual({
+        start: 400,
+        limit: 200,
+        more_items_in_collection: false,
+      });
+      const beyond = await call(fake, '/api/v1/notes?start=10000');
+      expect(beyond.body.data).toBeNull();
+      expect(
+        (await call(fake, '/api/v1/notes?limit=1000')).body.additional_data.pagination.limit,
+      ).toBe(500);
+    });
+
+    test('notes: update_time ASC, inclusive updated_since, joined sub-objects, add-time dates', async () => {
+      const notes = fake.list('notes');
+      const pivot = notes[250].update_time as string;
+      const since = `${pivot.replace(' ', 'T')}Z`;
+      const { records } = await readAllV1(
+        fake,
+        `/api/v1/notes?sort=${encodeURIComponent('update_time ASC')}&updated_since=${since}&limit=500`,
+      );
+      expect(records.length).toBe(
+        notes.filter((note) => (note.update_time as string) >= pivot).length,
+      );
+      expect(records.map((note) => note.update_time)).toEqual(
+        [...records.map((note) => note.update_time)].sort(),
+      );
+      const withDeal = records.find((note) => note.deal_id !== null);
+      expect(withDeal.deal.title).toBe(fake.get('deals', withDeal.deal_id)?.title);
+      expect(withDeal.user.email).toMatch(/@/);
+      expect(records.find((note) => note.deal_id === null).deal).toBeNull();
+
+      const day = (notes[100].add_time as string).slice(0, 10);
+      const onDay = await call(fake, `/api/v1/notes?start_date=${day}&end_date=${day}&limit=500`);
+      expect(onDay.body.data.length).toBe(
+        notes.filter((note) => (note.add_time as string).startsWith(day)).length,
+      );
+      expect((await call(fake, '/api/v1/notes?sort=nope%20ASC')).status).toBe(400);
+    });
+
+    test('leads: uuid ids, archived ones apart, updated_since', async () => {
+      const leads = fake.list('leads');
+      const inbox = await readAllV1(
+        fake,
+        `/api/v1/leads?sort=${encodeURIComponent('update_time ASC')}&limit=25`,
+      );
+      expect(inbox.records.length).toBe(leads.filter((lead) => !lead.is_archived).length);
+      expect(inbox.records.every((lead) => !lead.is_archived)).toBe(true);
+      const archived = await readAllV1(fake, '/api/v1/leads/archived');
+      expect(archived.records.length).toBe(8);
+      expect(fake.stats.byEndpoint['GET /api/v1/leads/archived'].tokens).toBe(40);
+      const all = await readAllV1(fake, '/api/v1/leads?archived_status=all&limit=500');
+      expect(all.records.length).toBe(leads.length);
+      const pivot = inbox.records[30].update_time;
+      const since = await readAllV1(
+        fake,
+        `/api/v1/leads?updated_since=${pivot.slice(0, 19)}Z&limit=500`,
+      );
+      expect(
+        since.records.every((lead) => lead.update_time.slice(0, 19) >= pivot.slice(0, 19)),
+      ).toBe(true);
+    });
+
+    test('fields, users, teams, currencies, activity types, lead labels', async () => {
+      const dealFields = await readAllV1(fake, '/api/v1/dealFields?limit=10');
+      expect(dealFields.records).toEqual(fake.fields().deal);
+      for (const path of [
+        'personFields',
+        'organizationFields',
+        'productFields',
+        'activityFields',
+      ]) {
+        expect((await call(fake, `/api/v1/${path}`)).body.data.length).toBeGreaterThan(5);
+      }
+      const users = await call(fake, '/api/v1/users');
+      expect(users.body.data).toHaveLength(8);
+      expect(users.body.additional_data).toBeUndefined();
+      const teams = await call(fake, '/api/v1/legacyTeams');
+      const members = await call(fake, `/api/v1/legacyTeams/${teams.body.data[0].id}/users`);
+      expect(members.body.data).toEqual(teams.body.data[0].users);
+      expect((await call(fake, '/api/v1/legacyTeams/999/users')).status).toBe(404);
+      expect((await call(fake, '/api/v1/currencies')).body.data.map((c: any) => c.code)).toContain(
+        'EUR',
+      );
+      expect(
+        (await call(fake, '/api/v1/activityTypes')).body.data.some((t: any) => t.is_custom_flag),
+      ).toBe(true);
+      expect((await call(fake, '/api/v1/leadLabels')).body.data).toHaveLength(5);
+    });
+
+    test('deal flow: newest first, custom-field changes only with all_changes=1, 404 for unknown deals', async () => {
+      const dealId = Number(
+        Object.entries(fake.db.flow).sort((a, b) => b[1].length - a[1].length)[0][0],
+      );
+      const items = fake.flowOf(dealId) as any[];
+      const all = await readAllV1(fake, `/api/v1/deals/${dealId}/flow?all_changes=1&limit=2`);
+      expect(all.records).toEqual(items);
+      const withoutCustom = await call(fake, `/api/v1/deals/${dealId}/flow`);
+      const customChanges = items.filter((item) =>
+        /^[0-9a-f]{40}$/.test(item.data.field_key ?? ''),
+      );
+      expect((withoutCustom.body.data ?? []).length).toBe(items.length - customChanges.length);
+      const onlyChanges = await call(
+        fake,
+        `/api/v1/deals/${dealId}/flow?all_changes=1&items=dealChange`,
+      );
+      expect((onlyChanges.body.data ?? []).every((item: any) => item.object === 'dealChange')).toBe(
+        true,
+      );
+      expect(items[0].timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      const change = items.find((item) => item.object === 'dealChange');
+      expect(Object.keys(change.data).sort()).toEqual(
+        [
+          'id',
+          'item_id',
+          'user_id',
+          'field_key',
+          'old_value',
+          'new_value',
+          'is_bulk_update_flag',
+          'log_time',
+          'change_source',
+          'change_source_user_agent',
+          'origin',
+          'origin_id',
+          'additional_data',
+        ].sort(),
+      );
+      expect(change.data.item_id).toBe(dealId);
+      expect((await call(fake, '/api/v1/deals/999999/flow')).status).toBe(404);
+      expect(fake.stats.byEndpoint['GET /api/v1/deals/{id}/flow'].tokens).toBe(
+        40 * (all.pages + 3),
+      );
+    });
+  });
+
+  describe('mutations and the clock', () => {
+    test('update stamps update_time with the fake clock and shows up in updated_since', async () => {
+      const start = fake.clock.nowSeconds();
+      fake.clock.advance(3600);
+      const deal = fake.update('deals', 5, { title: 'Renamed' });
+      expect(deal.update_time).toBe(v2Time(start + 3600));
+      const changed = await call(fake, `/api/v2/deals?updated_since=${v2Time(start + 1)}`);
+      expect(ids(changed.body.data)).toEqual([5]);
+      expect(changed.body.data[0].title).toBe('Renamed');
+      const note = fake.update('notes', 3, { content: 'edited' });
+      expect(note.update_time).toBe(
+        v2Time(start + 3600)
+          .replace('T', ' ')
+          .replace('Z', ''),
+      );
+    });
+
+    test('moving a deal to another stage writes a dealChange flow item', () => {
+      const deal = fake.get('deals', 7) as JsonObject;
+      const target = fake
+        .list('stages')
+        .find(
+          (stage) => stage.id !== deal.stage_id && stage.pipeline_id === deal.pipeline_id,
+        ) as JsonObject;
+      fake.clock.advance(10);
+      const updated = fake.update('deals', 7, { stage_id: target.id });
+      expect(updated.stage_change_time).toBe(updated.update_time);
+      const newest = (fake.flowOf(7) as any[])[0];
+      expect(newest).toMatchObject({
+        object: 'dealChange',
+        data: { field_key: 'stage_id', old_value: deal.stage_id, new_value: target.id },
+      });
+      fake.update('deals', 7, { status: 'won' });
+      expect(fake.get('deals', 7)?.won_time).toBe(fake.get('deals', 7)?.update_time);
+    });
+
+    test('insert, remove and archive behave like Pipedrive', async () => {
+      const created = fake.insert('deals', { title: 'Fresh' });
+      expect(created.id).toBe(426);
+      expect(created).toMatchObject({ status: 'open', is_deleted: false, is_archived: false });
+      expect(created.add_time).toBe(created.update_time);
+      const person = fake.insert('persons', { name: 'New Person' });
+      expect(person.id).toBe(301);
+
+      fake.remove('deals', 1);
+      expect(fake.get('deals', 1)).toMatchObject({ status: 'deleted', is_deleted: true });
+      fake.remove('persons', 2);
+      fake.remove('notes', 3);
+      expect(fake.get('notes', 3)?.active_flag).toBe(false);
+      fake.archive('deals', 4);
+      fake.archive(
+        'leads',
+        (fake.list('leads').find((lead) => !lead.is_archived) as JsonObject).id as string,
+      );
+
+      const persons = await readAllV2(fake, '/api/v2/persons?limit=500');
+      expect(ids(persons.records)).not.toContain(2);
+      expect(ids(persons.records)).toContain(301);
+      const deleted = await call(fake, '/api/v2/deals?status=deleted&limit=500');
+      expect(ids(deleted.body.data)).toContain(1);
+      const archived = await readAllV2(fake, '/api/v2/deals/archived?limit=500');
+      expect(ids(archived.records)).toContain(4);
+      const notes = await readAllV1(fake, '/api/v1/notes?limit=500');
+      expect(ids(notes.records)).not.toContain(3);
+      expect((await readAllV1(fake, '/api/v1/leads/archived')).records).toHaveLength(9);
+    });
+
+    test('deal products, product prices and new custom fields', async () => {
+      fake.clock.advance(100);
+      const line = fake.addDealProduct(2, { product_id: 3, quantity: 2, item_price: 50 });
+      expect(line).toMatchObject({ deal_id: 2, product_id: 3, sum: 100 });
+      expect(fake.get('deals', 2)?.update_time).toBe(v2Time(fake.clock.nowSeconds()));
+      const reply = await call(fake, '/api/v2/deals/products?deal_ids=2');
+      expect(ids(reply.body.data)).toContain(line.id);
+      fake.removeDealProduct(line.id as number);
+      const generated = fake.dealProductsOf(2)[0];
+      if (generated) fake.removeDealProduct(generated.id as number);
+      const after = await call(fake, '/api/v2/deals/products?deal_ids=2');
+      expect(ids(after.body.data)).not.toContain(line.id);
+      if (generated) expect(ids(after.body.data)).not.toContain(generated.id);
+
+      const product = fake.setProductPrices(4, [{ price: 9.5, currency: 'USD' }]);
+      expect(product.prices).toEqual([
+        { product_id: 4, price: 9.5, currency: 'USD', cost: 0, direct_cost: null, notes: '' },
+      ]);
+
+      const field = fake.addCustomField('deal', { name: 'Added Later', type: 'varchar' });
+      const deals = (await call(fake, '/api/v2/deals?limit=3')).body.data;
+      expect(deals.every((deal: any) => deal.custom_fields[field.key] === null)).toBe(true);
+      const definitions = await readAllV1(fake, '/api/v1/dealFields');
+      expect(definitions.records.map((f) => f.key)).toContain(field.key);
+    });
+  });
+});
+
+describe('rate limits', () => {
+  test('burst limit: a rolling 2 s window per token, with headers', async () => {
+    const fake = new FakePipedrive({ burstLimit: 5 });
+    await fake.start();
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, () => call(fake, '/api/v1/users/me')),
+      );
+      const ok = replies.filter((reply) => reply.status === 200);
+      const limited = replies.filter((reply) => reply.status === 429);
+      expect(ok).toHaveLength(5);
+      expect(limited).toHaveLength(3);
+      expect(limited[0].body).toEqual({
+        success: false,
+        error: 'Request over limit',
+        errorCode: 429,
+      });
+      expect(limited[0].headers.get('x-ratelimit-limit')).toBe('5');
+      expect(limited[0].headers.get('x-ratelimit-remaining')).toBe('0');
+      expect(Number(limited[0].headers.get('x-ratelimit-reset'))).toBeGreaterThanOrEqual(1);
+      expect(ok.map((reply) => Number(reply.headers.get('x-ratelimit-remaining'))).sort()).toEqual([
+        0, 1, 2, 3, 4,
+      ]);
+      expect(fake.stats.responses429).toBe(3);
+      expect(fake.stats.maxRequestsInAnyWindow).toBe(8);
+
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      expect((await call(fake, '/api/v1/users/me')).status).toBe(200);
+      fake.setBurstLimit(null);
+      const unlimited = await Promise.all(
+        Array.from({ length: 10 }, () => call(fake, '/api/v1/users/me')),
+      );
+      expect(unlimited.every((reply) => reply.status === 200)).toBe(true);
+      expect(unlimited[0].headers.get('x-ratelimit-limit')).toBeNull();
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('daily budget: token costs, exhaustion, reset and the Cloudflare block', async () => {
+    const fake = new FakePipedrive({ dailyTokenBudget: 45, blockAfterBudget429s: 2 });
+    await fake.start();
+    try {
+      const first = await call(fake, '/api/v2/deals');
+      expect(first.headers.get('x-daily-ratelimit-token-limit')).toBe('45');
+      expect(first.headers.get('x-daily-ratelimit-token-remaining')).toBe('35');
+      await call(fake, '/api/v1/notes');
+      await call(fake, '/api/v2/stages');
+      const last = await call(fake, '/api/v2/stages');
+      expect(last.status).toBe(200);
+      expect(last.headers.get('x-daily-ratelimit-token-remaining')).toBe('5');
+      await call(fake, '/api/v2/deals');
+      const exhausted = await call(fake, '/api/v1/users/me');
+      expect(exhausted.status).toBe(429);
+      expect(exhausted.body).toMatchObject({
+        success: false,
+        error: 'daily request budget exceeded',
+      });
+      expect(exhausted.headers.get('x-daily-ratelimit-token-remaining')).toBe('0');
+      expect((await call(fake, '/api/v1/users/me')).status).toBe(429);
+      const blocked = await call(fake, '/api/v1/users/me');
+      expect(blocked.status).toBe(403);
+      expect(blocked.text).toMatch(/Cloudflare/);
+      expect(fake.stats.tokensSpent).toBe(50);
+
+      fake.resetDailyBudget();
+      expect((await call(fake, '/api/v1/users/me')).status).toBe(200);
+      fake.setDailyBudget(null);
+      expect(
+        (await call(fake, '/api/v1/users/me')).headers.get('x-daily-ratelimit-token-limit'),
+      ).toBeNull();
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('daily budget headers can be switched off', async () => {
+    const fake = new FakePipedrive({ dailyTokenBudget: 100, sendDailyBudgetHeaders: false });
+    await fake.start();
+    try {
+      const reply = await call(fake, '/api/v1/users/me');
+      expect(reply.headers.get('x-daily-ratelimit-token-remaining')).toBeNull();
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('faults', () => {
+  let fake: FakePipedrive;
+
+  beforeAll(async () => {
+    fake = new FakePipedrive({ slowMs: 300 });
+    await fake.start();
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  const expectRecovery = async (path: string, expected: any) => {
+    const retry = await call(fake, path);
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(expected);
+  };
+
+  test('each kind of fault, then the right answer on retry', async () => {
+    const path = '/api/v2/stages?limit=3';
+    const good = (await call(fake, path)).body;
+
+    fake.failNext(/\/stages/, 500);
+    const error = await call(fake, path);
+    expect(error.status).toBe(500);
+    expect(error.body).toMatchObject({ success: false, data: null, additional_data: null });
+    await expectRecovery(path, good);
+
+    fake.failNext(/\/stages/, 503);
+    expect((await call(fake, path)).status).toBe(503);
+
+    fake.failNext(/\/stages/, 502);
+    const gateway = await call(fake, path);
+    expect(gateway.status).toBe(502);
+    expect(gateway.text).toMatch(/<html>/);
+
+    fake.failNext(/\/stages/, 504);
+    const empty = await call(fake, path);
+    expect(empty.status).toBe(504);
+    expect(empty.text).toBe('');
+
+    fake.failNext(/\/stages/, 'reset');
+    await expect(call(fake, path)).rejects.toThrow();
+    await expectRecovery(path, good);
+
+    fake.failNext(/\/stages/, 'truncated');
+    const truncated = await call(fake, path);
+    expect(truncated.status).toBe(200);
+    expect(truncated.body).toBeUndefined();
+    expect(good && JSON.stringify(good).startsWith(truncated.text)).toBe(true);
+
+    fake.failNext(/\/stages/, 'slow');
+    const started = Date.now();
+    const slow = await call(fake, path);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(slow.body).toEqual(good);
+
+    fake.failNext(/\/stages/, 'dataNull');
+    expect((await call(fake, path)).body).toEqual({ success: true, data: null });
+    fake.failNext(/\/stages/, 'noData');
+    expect((await call(fake, path)).body).toEqual({ success: true });
+    fake.failNext(/\/stages/, 'html');
+    const html = await call(fake, path);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/text\/html/);
+
+    fake.failNext(/\/stages/, 500, 2);
+    expect((await call(fake, path)).status).toBe(500);
+    expect((await call(fake, '/api/v2/pipelines')).status).toBe(200);
+    expect((await call(fake, path)).status).toBe(500);
+    await expectRecovery(path, good);
+    expect(fake.stats.faultsInjected).toBe(12);
+  });
+
+  test('random faults are seeded and leave the data alone', async () => {
+    const outcomes = async (seed: number) => {
+      const faulty = new FakePipedrive({
+        faults: { rate: 0.5, kinds: ['500', '503', 'noData'], seed },
+      });
+      await faulty.start();
+      try {
+        const statuses: string[] = [];
+        for (let index = 0; index < 20; index++) {
+          const reply = await call(faulty, '/api/v2/pipelines');
+          statuses.push(`${reply.status}:${reply.body?.data ? 'data' : '-'}`);
+        }
+        return { statuses, injected: faulty.stats.faultsInjected, data: faulty.list('pipelines') };
+      } finally {
+        await faulty.stop();
+      }
+    };
+    const first = await outcomes(42);
+    const second = await outcomes(42);
+    expect(second).toEqual(first);
+    expect(first.injected).toBeGreaterThan(3);
+    expect(first.injected).toBeLessThan(17);
+    expect(first.data).toEqual(new FakePipedrive().list('pipelines'));
+  });
+});
+
+describe('stats', () => {
+  test('request log, per-endpoint counters and reset', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      await call(fake, '/api/v2/deals?limit=2', { headers: { 'user-agent': 'jest' } });
+      await call(fake, '/v1/deals/3/flow');
+      await call(fake, '/api/v2/deals', { token: 'wrong' });
+      expect(fake.stats.requests).toBe(3);
+      expect(fake.stats.byEndpoint['GET /api/v2/deals']).toEqual({ requests: 2, tokens: 10 });
+      expect(fake.stats.byEndpoint['GET /api/v1/deals/{id}/flow']).toEqual({
+        requests: 1,
+        tokens: 40,
+      });
+      expect(fake.requestLog[0]).toMatchObject({
+        method: 'GET',
+        path: '/api/v2/deals',
+        query: { limit: '2' },
+        status: 200,
+        cost: 10,
+        headers: expect.objectContaining({ 'user-agent': 'jest', 'x-api-token': fake.token }),
+      });
+      expect(fake.requestLog[2]).toMatchObject({ status: 401, cost: 0 });
+      fake.resetStats();
+      expect(fake.stats.requests).toBe(0);
+      expect(fake.requestLog).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('command line', () => {
+  test('parses sizes, limits and faults', () => {
+    const options = parseArguments([
+      '--port',
+      '0',
+      '--seed',
+      '3',
+      '--deals',
+      '1000000',
+      '--archived-deals=20',
+      '--burst-limit',
+      '120',
+      '--daily-budget',
+      '30000',
+      '--no-daily-headers',
+      '--fault-rate',
+      '0.05',
+      '--fault-kinds',
+      '500,reset',
+      '--slow-ms',
+      '2000',
+    ]);
+    expect(options).toEqual({
+      port: 0,
+      seed: 3,
+      sizes: { deals: 1_000_000, archivedDeals: 20 },
+      burstLimit: 120,
+      dailyTokenBudget: 30_000,
+      sendDailyBudgetHeaders: false,
+      faults: { rate: 0.05, kinds: ['500', 'reset'], seed: undefined },
+      slowMs: 2000,
+    });
+    expect(() => parseArguments(['--bogus', '1'])).toThrow(/Unknown option --bogus/);
+    expect(() => parseArguments(['--deals', 'many'])).toThrow(/needs a number/);
+  });
+});

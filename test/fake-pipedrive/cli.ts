@@ -1,0 +1,123 @@
+/**
+ * Runs the fake Pipedrive as a standalone process (for the demo, the benchmark, manual tries):
+ *
+ *   npx tsx test/fake-pipedrive/cli.ts --port 0 --seed 1 --deals 1000000 --burst-limit 120
+ *
+ * Prints one JSON line `{"url": "...", "token": "..."}` once listening and runs until SIGTERM
+ * or SIGINT. Plain Node + TypeScript: it works compiled as well as under tsx.
+ */
+import { FakePipedrive } from './index';
+import { DEFAULT_SIZES, FakePipedriveOptions, FaultKind, Sizes } from './types';
+
+const USAGE = `Usage: cli.ts [options]
+  --port N               port to listen on (default 0: ephemeral)
+  --seed N               data seed (default 1)
+  --token TEXT           the valid API token
+  --company-domain TEXT  company_domain of /v1/users/me (default acme)
+  --now ISO              start of the fake clock (default 2026-06-01T12:00:00Z)
+  --burst-limit N        requests per rolling 2 s per token (default: unlimited)
+  --daily-budget N       daily token budget (default: unlimited)
+  --no-daily-headers     do not send x-daily-ratelimit-token-* headers
+  --block-after N        after N 429s on an exhausted budget, answer Cloudflare 403 pages
+  --fault-rate P         probability of a random fault per request (default 0)
+  --fault-kinds A,B      kinds of random faults (${'500,502,503,504,reset,truncated,slow,dataNull,noData,html'})
+  --fault-seed N         seed of the fault RNG
+  --slow-ms N            delay of the 'slow' fault (default 10000)
+  --latency-ms N         added latency per response (default 0)
+  --<size> N             any collection size: ${Object.keys(DEFAULT_SIZES).join(', ')}
+                         (camelCase or kebab-case, e.g. --archived-deals 20)
+`;
+
+function camelCase(name: string): string {
+  return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function numberOption(name: string, value: string | undefined): number {
+  const parsed = Number(value);
+  if (value === undefined || !Number.isFinite(parsed)) {
+    throw new Error(`--${name} needs a number, got ${value ?? 'nothing'}`);
+  }
+  return parsed;
+}
+
+export function parseArguments(argv: string[]): FakePipedriveOptions {
+  const options: FakePipedriveOptions = {};
+  const sizes: Partial<Sizes> = {};
+  let faultRate = 0;
+  let faultKinds: FaultKind[] | undefined;
+  let faultSeed: number | undefined;
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index];
+    if (!argument.startsWith('--')) throw new Error(`Unexpected argument ${argument}`);
+    const [flag, inline] = argument.slice(2).split('=', 2);
+    const takeValue = (): string | undefined => inline ?? argv[++index];
+    const name = camelCase(flag);
+    switch (name) {
+      case 'help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
+      case 'port':
+      case 'seed':
+      case 'slowMs':
+      case 'latencyMs':
+        options[name] = numberOption(flag, takeValue());
+        break;
+      case 'token':
+      case 'companyDomain':
+        options[name] = takeValue();
+        break;
+      case 'now':
+        options.now = new Date(String(takeValue()));
+        break;
+      case 'burstLimit':
+        options.burstLimit = numberOption(flag, takeValue());
+        break;
+      case 'dailyBudget':
+        options.dailyTokenBudget = numberOption(flag, takeValue());
+        break;
+      case 'noDailyHeaders':
+        options.sendDailyBudgetHeaders = false;
+        break;
+      case 'blockAfter':
+        options.blockAfterBudget429s = numberOption(flag, takeValue());
+        break;
+      case 'faultRate':
+        faultRate = numberOption(flag, takeValue());
+        break;
+      case 'faultKinds':
+        faultKinds = String(takeValue()).split(',') as FaultKind[];
+        break;
+      case 'faultSeed':
+        faultSeed = numberOption(flag, takeValue());
+        break;
+      default:
+        if (!(name in DEFAULT_SIZES)) throw new Error(`Unknown option --${flag}\n\n${USAGE}`);
+        sizes[name as keyof Sizes] = numberOption(flag, takeValue());
+    }
+  }
+  options.sizes = sizes;
+  if (faultRate > 0) options.faults = { rate: faultRate, kinds: faultKinds, seed: faultSeed };
+  return options;
+}
+
+async function main(): Promise<void> {
+  const fake = new FakePipedrive(parseArguments(process.argv.slice(2)));
+  await fake.start();
+  process.stdout.write(`${JSON.stringify({ url: fake.url, token: fake.token })}\n`);
+  const shutdown = () => {
+    fake.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,24 @@
+import { accountEndpoints } from './account';
+import { Endpoint } from './common';
+import { dealEndpoints } from './deals';
+import { fieldEndpoints } from './fields';
+import { flowEndpoints } from './flow';
+import { leadEndpoints } from './leads';
+import { noteEndpoints } from './notes';
+import { v2EntityEndpoints } from './v2-entities';
+
+/**
+ * Every endpoint the fake serves. Adding one is adding an entry: its version, path template,
+ * token cost (checked against the OpenAPI files by test/fake-contract.test.ts) and handler.
+ */
+export const ENDPOINTS: Endpoint[] = [
+  ...dealEndpoints,
+  ...v2EntityEndpoints,
+  ...accountEndpoints,
+  ...fieldEndpoints,
+  ...noteEndpoints,
+  ...leadEndpoints,
+  ...flowEndpoints,
+];
+
+export type { Endpoint, EndpointContext, EndpointResult } from './common';

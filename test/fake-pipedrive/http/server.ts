@@ -1,0 +1,275 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+
+import { FakeClock } from '../clock';
+import { EndpointControls, EndpointResult } from '../endpoints/common';
+import { MatchCache } from '../store/query';
+import { FakeStore } from '../store/store';
+import { JsonObject, TargetedFault } from '../types';
+import {
+  ApiError,
+  BAD_GATEWAY_HTML,
+  BURST_LIMIT_BODY,
+  CLOUDFLARE_BLOCK_HTML,
+  DAILY_BUDGET_BODY,
+  errorEnvelope,
+  FORBIDDEN_BODY,
+  MAINTENANCE_HTML,
+  UNAUTHORIZED_BODY,
+} from './errors';
+import { FaultInjector } from './faults';
+import { BurstLimiter, DailyBudget } from './limits';
+import { RouteMatch, Router } from './router';
+import { StatsRecorder } from './stats';
+
+/**
+ * The request pipeline, in Pipedrive's order: authentication, burst limit, daily budget, then
+ * (fake only) injected faults, routing, permissions and the endpoint itself.
+ */
+
+export interface ServerControls extends EndpointControls {
+  token: string;
+  tokenRevoked: boolean;
+  /** Canonical path prefixes answering 403. */
+  deniedPrefixes: Set<string>;
+  latencyMs: number;
+  slowMs: number;
+}
+
+export interface ServerRuntime {
+  store: FakeStore;
+  clock: FakeClock;
+  router: Router;
+  limiter: BurstLimiter;
+  budget: DailyBudget;
+  faults: FaultInjector;
+  stats: StatsRecorder;
+  matchCache: MatchCache;
+  controls: ServerControls;
+  /** Resolves after `ms`, unless the fake stops first. */
+  delay(ms: number): Promise<void>;
+}
+
+interface Outcome {
+  status: number;
+  kind: 'json' | 'html' | 'empty' | 'reset' | 'truncated';
+  body?: JsonObject | string;
+  headers: Record<string, string>;
+  cost: number;
+  fault: boolean;
+}
+
+const STATUS_MESSAGES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'unauthorized access',
+  402: 'Company account is not open (possible reason: trial expired, payment details not entered)',
+  403: "You don't have permission to access this resource",
+  404: 'Not found',
+  410: 'Gone',
+  429: 'Request over limit',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+
+export function createRequestHandler(runtime: ServerRuntime) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    handle(runtime, request, response).catch((error: unknown) => {
+      // A bug in the fake must be loud, but must not take the test process down.
+      console.error('fake-pipedrive: unhandled error', error);
+      if (!response.headersSent) writeOutcome(response, internalError());
+    });
+  };
+}
+
+async function handle(runtime: ServerRuntime, request: IncomingMessage, response: ServerResponse) {
+  const arrivedAt = Date.now();
+  runtime.stats.arrival(arrivedAt);
+  const url = new URL(request.url ?? '/', 'http://fake.invalid');
+  const query = queryRecord(url.searchParams);
+  const method = request.method ?? 'GET';
+  const route = runtime.router.match(url.pathname);
+  const outcome = await decide(runtime, request, url, query, route);
+
+  runtime.stats.record(
+    {
+      t: arrivedAt,
+      method,
+      path: url.pathname,
+      query,
+      status: outcome.kind === 'reset' ? 0 : outcome.status,
+      cost: outcome.cost,
+      headers: flattenHeaders(request),
+    },
+    `${method} ${route ? route.template : url.pathname}`,
+    outcome.fault,
+  );
+  if (runtime.controls.latencyMs > 0) await runtime.delay(runtime.controls.latencyMs);
+  if (response.destroyed || response.writableEnded) return;
+  writeOutcome(response, outcome);
+}
+
+async function decide(
+  runtime: ServerRuntime,
+  request: IncomingMessage,
+  url: URL,
+  query: Record<string, string>,
+  route: RouteMatch | null,
+): Promise<Outcome> {
+  const { controls } = runtime;
+  const token = requestToken(request, query);
+  if (token === undefined || token !== controls.token || controls.tokenRevoked) {
+    return json(401, UNAUTHORIZED_BODY);
+  }
+
+  const burst = runtime.limiter.admit(token, Date.now());
+  if (!burst.allowed) {
+    return json(429, BURST_LIMIT_BODY, { ...burst.headers, ...runtime.budget.headers() });
+  }
+  const budgetState = runtime.budget.admit();
+  if (budgetState === 'blocked') {
+    return {
+      status: 403,
+      kind: 'html',
+      body: CLOUDFLARE_BLOCK_HTML,
+      headers: {},
+      cost: 0,
+      fault: false,
+    };
+  }
+  if (budgetState === 'exhausted') {
+    return json(429, DAILY_BUDGET_BODY, { ...burst.headers, ...runtime.budget.headers() });
+  }
+
+  const fault = runtime.faults.next(url.pathname, url.pathname + url.search);
+  if (fault !== null && fault !== 'slow' && fault !== 'truncated') {
+    return { ...faultOutcome(fault), headers: burst.headers, fault: true };
+  }
+
+  // The fake is read-only over HTTP (tests mutate through the class), like a read-only token.
+  if (!route || request.method !== 'GET') {
+    const headers = { ...burst.headers, ...runtime.budget.headers() };
+    return json(404, errorEnvelope('Unknown method .', { errorCode: 404 }), headers);
+  }
+  const result = serve(runtime, route, url, query);
+  const status = result.status ?? 200;
+  // Pipedrive charges the calls it served, the caller's own mistakes (4xx) included.
+  const cost = status < 500 ? route.endpoint.cost : 0;
+  runtime.budget.charge(cost);
+  const outcome: Outcome = {
+    ...json(status, result.body, { ...burst.headers, ...runtime.budget.headers() }),
+    cost,
+  };
+
+  if (fault === 'slow') {
+    await runtime.delay(controls.slowMs);
+    return { ...outcome, fault: true };
+  }
+  if (fault === 'truncated') return { ...outcome, kind: 'truncated', fault: true };
+  return outcome;
+}
+
+function serve(
+  runtime: ServerRuntime,
+  route: RouteMatch,
+  url: URL,
+  query: Record<string, string>,
+): EndpointResult {
+  const canonical = Router.canonicalPath(url.pathname);
+  for (const prefix of runtime.controls.deniedPrefixes) {
+    if (canonical === prefix || canonical.startsWith(`${prefix}/`)) {
+      return { status: 403, body: FORBIDDEN_BODY };
+    }
+  }
+  try {
+    return route.endpoint.handle({
+      store: runtime.store,
+      query,
+      params: route.params,
+      controls: runtime.controls,
+      nowSeconds: runtime.clock.nowSeconds(),
+      matchCache: runtime.matchCache,
+    });
+  } catch (error) {
+    if (error instanceof ApiError) return { status: error.status, body: error.body() };
+    console.error('fake-pipedrive: endpoint failed', error);
+    return { status: 500, body: errorEnvelope('Internal server error', { errorCode: 500 }) };
+  }
+}
+
+function faultOutcome(
+  fault: Exclude<TargetedFault, 'slow' | 'truncated'>,
+): Omit<Outcome, 'headers' | 'fault'> {
+  if (fault === 'reset') return { status: 0, kind: 'reset', cost: 0 };
+  if (fault === 'dataNull')
+    return { status: 200, kind: 'json', body: { success: true, data: null }, cost: 0 };
+  if (fault === 'noData') return { status: 200, kind: 'json', body: { success: true }, cost: 0 };
+  if (fault === 'html') return { status: 200, kind: 'html', body: MAINTENANCE_HTML, cost: 0 };
+  const status = Number(fault);
+  if (status === 502) return { status, kind: 'html', body: BAD_GATEWAY_HTML, cost: 0 };
+  if (status === 504) return { status, kind: 'empty', cost: 0 };
+  if (status === 401) return { status, kind: 'json', body: UNAUTHORIZED_BODY, cost: 0 };
+  if (status === 429) return { status, kind: 'json', body: BURST_LIMIT_BODY, cost: 0 };
+  const message = STATUS_MESSAGES[status] ?? `HTTP ${status}`;
+  return { status, kind: 'json', body: errorEnvelope(message, { errorCode: status }), cost: 0 };
+}
+
+function json(status: number, body: JsonObject, headers: Record<string, string> = {}): Outcome {
+  return { status, kind: 'json', body, headers, cost: 0, fault: false };
+}
+
+function internalError(): Outcome {
+  return json(500, errorEnvelope('Internal server error', { errorCode: 500 }));
+}
+
+function writeOutcome(response: ServerResponse, outcome: Outcome): void {
+  if (outcome.kind === 'reset') {
+    response.socket?.destroy();
+    return;
+  }
+  if (outcome.kind === 'empty') {
+    response.writeHead(outcome.status, { ...outcome.headers, 'content-length': '0' });
+    response.end();
+    return;
+  }
+  const isHtml = outcome.kind === 'html';
+  const text = isHtml ? String(outcome.body) : JSON.stringify(outcome.body);
+  const contentType = isHtml ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8';
+  if (outcome.kind === 'truncated') {
+    // No content-length: the response ends "cleanly" with half a JSON document, like a proxy
+    // that gave up mid-stream. Clients see a 200 whose body does not parse.
+    response.writeHead(outcome.status, { ...outcome.headers, 'content-type': contentType });
+    response.end(text.slice(0, Math.floor(text.length / 2)));
+    return;
+  }
+  response.writeHead(outcome.status, {
+    ...outcome.headers,
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(text)),
+  });
+  response.end(text);
+}
+
+function requestToken(request: IncomingMessage, query: Record<string, string>): string | undefined {
+  const header = request.headers['x-api-token'];
+  if (typeof header === 'string' && header !== '') return header;
+  const authorization = request.headers.authorization;
+  // OAuth clients send the access token as a bearer token; the fake treats both alike.
+  if (authorization?.startsWith('Bearer ')) return authorization.slice('Bearer '.length);
+  return query.api_token;
+}
+
+/** Repeated parameters (`deal_ids=1&deal_ids=2`) become one comma separated value. */
+function queryRecord(params: URLSearchParams): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const [key, value] of params) {
+    record[key] = key in record ? `${record[key]},${value}` : value;
+  }
+  return record;
+}
+
+function flattenHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
