@@ -123,7 +123,12 @@ async function discover(args: Args, writer: ProtocolWriter): Promise<number> {
 async function read(args: Args, writer: ProtocolWriter): Promise<number> {
   const config = await loadConfig(args.config, writer);
   const catalogRaw = readJsonFile(args.catalog, '--catalog');
-  const stateRaw = args.state ? readJsonFile(args.state, '--state') : undefined;
+  // A state that cannot be parsed only costs a re-read: warn and start from start_date.
+  const stateRaw = args.state
+    ? readJsonFile(args.state, '--state', (message) =>
+        writer.log('WARN', `${message} It is ignored: every stream starts from start_date.`),
+      )
+    : undefined;
   const client = await connect(config, (level, message) => writer.log(level, message));
   const streams = allStreams(services(config, client, writer));
   const configured = parseConfiguredCatalog(

@@ -24,6 +24,8 @@ interface Member {
   /** The state this run started from (child streams filter their fan-out by it). */
   startState: StreamState;
   records: number;
+  /** Set when this (child) stream failed while the rest of its group read on. */
+  failure?: unknown;
 }
 
 /** The streams that one API pass feeds: a root stream and its selected children. */
@@ -54,6 +56,13 @@ function validState(
         `State of stream "${stream.name}" has ${key}=${JSON.stringify(value)}, which is not an RFC 3339 date-time: the stream starts from start_date instead.`,
       );
     }
+  }
+  const keys = Object.keys(raw);
+  if (keys.length > 0 && stream.stateKeys.every((key) => raw[key] === undefined)) {
+    // E.g. the state of an older connector version.
+    warn(
+      `State of stream "${stream.name}" has no known position (expected ${stream.stateKeys.join(' or ')}, got ${keys.join(', ')}): the stream starts from start_date instead.`,
+    );
   }
   return state;
 }
@@ -197,22 +206,29 @@ async function readGroup(
       await emitPage(page, members, root, writer);
       if (incremental) {
         for (const member of members) {
+          if (member.failure) continue;
           member.state = advance(member.state, page.position);
           await writer.state(member.stream.name, checkpoint(member, false));
         }
       }
+      if (members.every((member) => member.failure)) break;
     }
   } catch (error) {
-    await reportFailure(error, members, writer);
+    await reportFailure(
+      error,
+      members.filter((member) => !member.failure),
+      writer,
+    );
     logGroupStats(group, client, writer, begun);
     return error;
   }
   for (const member of members) {
+    if (member.failure) continue;
     await writer.state(member.stream.name, checkpoint(member, true));
     await writer.streamStatus(member.stream.name, 'COMPLETE');
   }
   logGroupStats(group, client, writer, begun);
-  return undefined;
+  return members.find((member) => member.failure)?.failure;
 }
 
 async function emitPage(
@@ -226,7 +242,17 @@ async function emitPage(
     if (member.stream === root) {
       rows = page.records;
     } else if (member.stream instanceof ChildStream) {
-      rows = await member.stream.deriveRows(page.records, member.startState);
+      if (member.failure) continue;
+      try {
+        rows = await member.stream.deriveRows(page.records, member.startState);
+      } catch (error) {
+        // A child's own endpoint failing (permission, outage) stops that child only;
+        // the parent and its other children read on.
+        if (isSyncFatal(error)) throw error;
+        member.failure = error;
+        await reportFailure(error, [member], writer);
+        continue;
+      }
     } else {
       continue;
     }

@@ -84,6 +84,13 @@ const MAX_BACKOFF_MS = 60_000;
 const UNEXPLAINED_429_LIMIT = 3;
 const MAX_BURST_RETRIES = 10;
 export const PAGE_LIMIT = 500;
+const BURST_WINDOW_MS = 2000;
+/**
+ * The limiter counts when requests leave, Pipedrive when they arrive: request n+limit may
+ * only start this much later than a full window after request n, to absorb network jitter.
+ * 150 ms keeps 93% of the allowed rate.
+ */
+const BURST_WINDOW_MARGIN_MS = 150;
 
 function envNumber(name: string): number | undefined {
   const value = process.env[name];
@@ -125,13 +132,22 @@ export class PipedriveClient {
   private readonly retryBaseMs: number;
   private unexplained429s = 0;
   private budgetError?: DailyBudgetExhaustedError;
+  /** x-daily-ratelimit-token-remaining of the latest answer (when Pipedrive sends it). */
+  private dailyRemaining?: number;
+  /** API tokens of the requests sent and not answered yet. */
+  private tokensInFlight = 0;
+  private budgetWaiters: Array<() => void> = [];
 
   constructor(private readonly options: ClientOptions) {
     this.maxAttempts =
       options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
     this.retryBaseMs =
       options.retryBaseMs ?? envNumber('PIPEDRIVE_RETRY_BASE_MS') ?? DEFAULT_RETRY_BASE_MS;
-    this.limiter = new RollingWindowLimiter(options.maxRequestsPer2Seconds);
+    this.limiter = new RollingWindowLimiter(
+      options.maxRequestsPer2Seconds,
+      BURST_WINDOW_MS,
+      BURST_WINDOW_MARGIN_MS,
+    );
     this.http = axios.create({
       baseURL: options.baseUrl,
       timeout: options.timeoutMs ?? envNumber('PIPEDRIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS,
@@ -165,34 +181,42 @@ export class PipedriveClient {
     if (this.budgetError) throw this.budgetError;
     const endpoint = endpointLabel(version, path);
     const url = `/api/${version}${path}`;
+    const cost = tokenCost(version, path);
     let burstRetries = 0;
+    let failures = 0;
     for (let attempt = 1; ; attempt++) {
-      await this.limiter.acquire();
-      if (this.budgetError) throw this.budgetError;
-      const windowBefore = this.limiter.inWindow();
-      this.stats.add(scope, endpoint, tokenCost(version, path));
+      await this.reserveBudget(cost, endpoint);
+      let error: RetryableFailure;
       try {
+        await this.limiter.acquire();
+        if (this.budgetError) throw this.budgetError;
+        const windowBefore = this.limiter.inWindow();
+        this.stats.add(scope, endpoint, cost);
         return await this.attempt(url, endpoint, query, windowBefore);
-      } catch (error) {
-        if (!(error instanceof RetryableFailure)) throw error;
-        const isBurst = error.waitMs !== undefined;
-        if (isBurst) burstRetries++;
-        const exhausted = isBurst ? burstRetries > MAX_BURST_RETRIES : attempt >= this.maxAttempts;
-        if (exhausted) {
-          throw new TransientError(
-            `${error.message}; gave up after ${attempt} attempts. Pipedrive may be having an outage: the next sync resumes from the saved state.`,
-          );
-        }
-        this.stats.retries++;
-        const backoff =
-          error.waitMs ??
-          Math.random() * Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** (attempt - 1));
-        this.options.log?.(
-          'WARN',
-          `${error.message}; retrying in ${(backoff / 1000).toFixed(1)} s (attempt ${attempt + 1}).`,
-        );
-        if (!isBurst) await sleep(backoff);
+      } catch (failure) {
+        if (!(failure instanceof RetryableFailure)) throw failure;
+        error = failure;
+      } finally {
+        this.releaseBudget(cost);
       }
+      const isBurst = error.waitMs !== undefined;
+      if (isBurst) burstRetries++;
+      else failures++;
+      const exhausted = isBurst ? burstRetries > MAX_BURST_RETRIES : failures >= this.maxAttempts;
+      if (exhausted) {
+        throw new TransientError(
+          `${error.message}; gave up after ${attempt} attempts. Pipedrive may be having an outage: the next sync resumes from the saved state.`,
+        );
+      }
+      this.stats.retries++;
+      const backoff =
+        error.waitMs ??
+        Math.random() * Math.min(MAX_BACKOFF_MS, this.retryBaseMs * 2 ** (failures - 1));
+      this.options.log?.(
+        'WARN',
+        `${error.message}; retrying in ${(backoff / 1000).toFixed(1)} s (attempt ${attempt + 1}).`,
+      );
+      if (!isBurst) await sleep(backoff);
     }
   }
 
@@ -261,14 +285,85 @@ export class PipedriveClient {
     if (!('data' in body)) {
       throw new RetryableFailure(`Pipedrive's response for GET ${endpoint} has no 'data' field`);
     }
-    return body as Envelope;
+    const envelope = body as Envelope;
+    if (envelope.data === null && !envelope.additional_data && url.startsWith('/api/v2/')) {
+      // v2 lists answer [] with a next_cursor when empty: this is a broken answer.
+      throw new RetryableFailure(
+        `Pipedrive's response for GET ${endpoint} has 'data: null' and no paging information`,
+      );
+    }
+    return envelope;
+  }
+
+  /**
+   * Waits until the daily budget, as the latest answer reported it, covers one more request
+   * besides those in flight; when nothing is in flight and nothing is left, the sync stops
+   * before Pipedrive has to refuse anything.
+   */
+  private async reserveBudget(cost: number, endpoint: string): Promise<void> {
+    for (;;) {
+      if (this.budgetError) throw this.budgetError;
+      const left =
+        this.dailyRemaining === undefined ? Infinity : this.dailyRemaining - this.tokensInFlight;
+      if (left > 0) {
+        this.tokensInFlight += cost;
+        return;
+      }
+      if (this.tokensInFlight <= 0) {
+        throw this.dailyBudgetSpent(
+          `x-daily-ratelimit-token-remaining is 0 before GET ${endpoint}`,
+        );
+      }
+      await new Promise<void>((resolve) => this.budgetWaiters.push(resolve));
+    }
+  }
+
+  private releaseBudget(cost: number): void {
+    this.tokensInFlight -= cost;
+    const waiters = this.budgetWaiters;
+    this.budgetWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private dailyBudgetSpent(detail: string): DailyBudgetExhaustedError {
+    const resetsAt = nextMidnightUtc();
+    this.budgetError = new DailyBudgetExhaustedError(
+      `Pipedrive's daily API token budget for this company is spent (${detail}). It resets at midnight Pipedrive server time (around ${resetsAt.toISOString()}); the sync stopped to avoid being blocked and will resume from the saved state.`,
+      resetsAt,
+    );
+    return this.budgetError;
   }
 
   private observeRateHeaders(response: AxiosResponse): void {
     const remaining = headerNumber(response, 'x-ratelimit-remaining');
     const reset = headerNumber(response, 'x-ratelimit-reset');
-    if (remaining !== undefined && remaining <= 0 && response.status !== 429) {
+    // When our own window is full the limiter already waits exactly until its oldest request
+    // leaves; x-ratelimit-reset is rounded up to whole seconds, and pausing for it cost ~15%
+    // of the allowed rate. Pause only when Pipedrive counts requests we did not send.
+    if (
+      remaining !== undefined &&
+      remaining <= 0 &&
+      response.status !== 429 &&
+      this.limiter.inWindow() < this.limiter.currentLimit
+    ) {
       this.limiter.pauseFor(Math.max(1, reset ?? 2) * 1000);
+    }
+    const limit = headerNumber(response, 'x-ratelimit-limit');
+    if (limit !== undefined && this.limiter.lowerLimit(limit)) {
+      this.options.log?.(
+        'INFO',
+        `Pipedrive's burst limit for this token is ${limit} requests per 2 seconds (x-ratelimit-limit), below max_requests_per_2_seconds=${this.options.maxRequestsPer2Seconds}: keeping to ${limit}.`,
+      );
+    }
+    const daily = headerNumber(response, 'x-daily-ratelimit-token-remaining');
+    if (daily !== undefined) {
+      // Answers arrive out of order, and within a day the budget only goes down: keep the
+      // lowest value seen, unless it jumped by more than half the daily limit (midnight).
+      const total = headerNumber(response, 'x-daily-ratelimit-token-limit') ?? Infinity;
+      const current = this.dailyRemaining;
+      if (current === undefined || daily < current || daily - current > total / 2) {
+        this.dailyRemaining = daily;
+      }
     }
   }
 
@@ -277,19 +372,14 @@ export class PipedriveClient {
     const body = parseJson(response.data) as Envelope | undefined;
     const dailyRemaining = headerNumber(response, 'x-daily-ratelimit-token-remaining');
     const text = `${body?.error ?? ''} ${response.data ?? ''}`.toLowerCase();
-    const ourWindowWasClear = windowBefore < this.options.maxRequestsPer2Seconds / 2;
+    const ourWindowWasClear = windowBefore < this.limiter.currentLimit / 2;
     if (ourWindowWasClear) this.unexplained429s++;
     if (
       dailyRemaining === 0 ||
       text.includes('daily') ||
       this.unexplained429s >= UNEXPLAINED_429_LIMIT
     ) {
-      const resetsAt = nextMidnightUtc();
-      this.budgetError = new DailyBudgetExhaustedError(
-        `Pipedrive's daily API token budget for this company is spent (429 on GET ${endpoint}). It resets at midnight Pipedrive server time (around ${resetsAt.toISOString()}); the sync stopped to avoid being blocked and will resume from the saved state.`,
-        resetsAt,
-      );
-      throw this.budgetError;
+      throw this.dailyBudgetSpent(`429 on GET ${endpoint}`);
     }
     const resetSeconds = headerNumber(response, 'x-ratelimit-reset') ?? 2;
     const waitMs = Math.min(60, Math.max(1, resetSeconds)) * 1000;
@@ -306,7 +396,7 @@ export class PipedriveClient {
     let pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
     for (;;) {
       const body = await pending;
-      const records = listData(body, endpointLabel('v1', path));
+      const records = listRecords(body, endpointLabel('v1', path));
       // Most v1 lists nest paging under `pagination`; /deals/{id}/flow puts it at the top.
       const pagination = body.additional_data?.pagination ?? body.additional_data;
       const more = Boolean(pagination?.more_items_in_collection);
@@ -332,7 +422,7 @@ export class PipedriveClient {
     let pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT }, scope);
     for (;;) {
       const body = await pending;
-      const records = listData(body, endpointLabel('v2', path));
+      const records = listRecords(body, endpointLabel('v2', path));
       const next = body.additional_data?.next_cursor;
       const more = typeof next === 'string' && next !== '';
       if (more && next === cursor) {
@@ -374,6 +464,20 @@ function describeApiError(body: unknown, raw: unknown): string {
   }
   if (typeof raw === 'string' && raw.trimStart().startsWith('<')) return ' (HTML page)';
   return '';
+}
+
+/** Like listData, for lists of records: an item that is not an object is a broken answer. */
+export function listRecords(body: Envelope, endpoint: string): Record<string, any>[] {
+  const records = listData(body, endpoint);
+  const bad = records.findIndex(
+    (item) => item === null || typeof item !== 'object' || Array.isArray(item),
+  );
+  if (bad >= 0) {
+    throw new TransientError(
+      `Pipedrive's response for GET ${endpoint} has an item that is not an object (item ${bad}: ${String(JSON.stringify(records[bad])).slice(0, 40)}).`,
+    );
+  }
+  return records;
 }
 
 /** The records of a list response; `data: null` is Pipedrive's empty list. */

@@ -9,7 +9,7 @@ export class RollingWindowLimiter {
   private pausedUntil = 0;
 
   constructor(
-    private readonly limit: number,
+    private limit: number,
     private readonly windowMs = 2000,
     // Start times are measured here, arrivals there: keep a small margin.
     private readonly marginMs = 60,
@@ -21,6 +21,18 @@ export class RollingWindowLimiter {
     const turn = this.queue.then(() => this.waitForSlot());
     this.queue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /** Requests allowed per window now. */
+  get currentLimit(): number {
+    return this.limit;
+  }
+
+  /** The server's limit is lower than the configured one: keep to it. Returns whether it changed. */
+  lowerLimit(limit: number): boolean {
+    if (!(limit >= 1) || limit >= this.limit) return false;
+    this.limit = Math.floor(limit);
+    return true;
   }
 
   /** The server says the window is spent: hold every request until it frees. */

@@ -8,7 +8,12 @@ export interface ConfiguredStream {
 }
 
 /** Reads a JSON file given on the command line, with an error that names the flag. */
-export function readJsonFile(path: string | undefined, flag: string): unknown {
+export function readJsonFile(
+  path: string | undefined,
+  flag: string,
+  /** When given, a file that is not JSON is reported here and read as undefined. */
+  onInvalidJson?: (message: string) => void,
+): unknown {
   if (!path) throw new ConfigError(`Missing ${flag} <file>: the command needs it.`);
   let text: string;
   try {
@@ -21,9 +26,10 @@ export function readJsonFile(path: string | undefined, flag: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error: any) {
-    throw new ConfigError(
-      `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`,
-    );
+    const message = `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`;
+    if (!onInvalidJson) throw new ConfigError(message);
+    onInvalidJson(message);
+    return undefined;
   }
 }
 

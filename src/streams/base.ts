@@ -300,14 +300,28 @@ export abstract class V2ListStream extends PipedriveStream {
       ? { sort_by: 'update_time', sort_direction: 'asc', updated_since: since, ...extra }
       : { sort_by: 'id', sort_direction: 'asc', ...extra };
     let position = incremental ? (request.state?.[stateKey] as string | undefined) : undefined;
+    const size = this.rowsPerCheckpoint;
     for await (const page of this.services.client.paginateV2(path, query, this.name)) {
       const rows = this.shapeAll(page.records);
-      if (incremental) position = laterOf(position, maxOf(rows, 'update_time'));
-      yield {
-        records: rows,
-        position: incremental && position ? { [stateKey]: position } : undefined,
-      };
+      // Rows come sorted by update_time, so every slice end is a safe checkpoint.
+      for (let start = 0; start === 0 || start < rows.length; start += size) {
+        const slice = size >= rows.length ? rows : rows.slice(start, start + size);
+        if (incremental) position = laterOf(position, maxOf(slice, 'update_time'));
+        yield {
+          records: slice,
+          position: incremental && position ? { [stateKey]: position } : undefined,
+        };
+      }
     }
+  }
+
+  /**
+   * Rows per checkpoint. A page is one checkpoint unless its rows fan out into costly
+   * per-row calls (deals → flow): then a smaller slice bounds the work, and the API tokens,
+   * that a stop (daily budget, outage, kill) makes the next run repeat.
+   */
+  protected get rowsPerCheckpoint(): number {
+    return Infinity;
   }
 
   /** updated_since for this read; streams with a look-back override it. */

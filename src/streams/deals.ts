@@ -48,6 +48,11 @@ export class Deals extends V2ListStream {
     return 'deal';
   }
 
+  /** 100 deals: one deal-products call and at most 4,000 tokens of flow calls per checkpoint. */
+  protected override get rowsPerCheckpoint(): number {
+    return DEAL_IDS_PER_CALL;
+  }
+
   protected override shape(raw: Row): Row {
     const row: Row = { ...raw };
     if (raw.status === 'deleted') row.is_deleted = true;

@@ -1,7 +1,7 @@
 import { parseRfc3339 } from '../config';
 import { TransientError } from '../errors';
 import { toTimestamp } from '../normalize';
-import { listData, PAGE_LIMIT, type PipedriveClient, type Query } from '../pipedrive/client';
+import { listRecords, PAGE_LIMIT, type PipedriveClient, type Query } from '../pipedrive/client';
 import { endpointLabel } from '../pipedrive/costs';
 import { type Row, toApiTime } from './base';
 
@@ -42,7 +42,7 @@ export async function* readV1ByUpdateTime(
       { ...extra, sort: 'update_time ASC', updated_since: cursor, start, limit: PAGE_LIMIT },
       scope,
     );
-    const records = listData(body, endpoint);
+    const records = listRecords(body, endpoint);
     const pagination = body.additional_data?.pagination ?? body.additional_data;
     const more = Boolean(pagination?.more_items_in_collection);
     if (more && records.length === 0) {

@@ -1,0 +1,280 @@
+import { FakePipedrive } from './fake-pipedrive';
+import {
+  configuredCatalog,
+  expectValidProtocol,
+  ofType,
+  recordsOf,
+  runConnector,
+  type RunResult,
+  statusesOf,
+} from './helpers/connector';
+import {
+  allOutput,
+  keysOf,
+  latestRecords,
+  mergeStates,
+  recordCount,
+  seededRandom,
+} from './helpers/resilience';
+
+/**
+ * A long incremental sync killed with SIGKILL at random points (seeded), each time resumed
+ * from the last state it printed per stream, like Airbyte does: nothing may be lost, and
+ * the re-reads stay bounded.
+ */
+
+const TOKEN = 'kill-resume-secret-token-7f3a9c21';
+const INCREMENTAL = [
+  'deals',
+  'deal_products',
+  'deals_flow',
+  'persons',
+  'persons_emails',
+  'organizations',
+  'activities',
+  'notes',
+];
+const FULL_REFRESH = ['users', 'stages'];
+const ROOTS = ['deals', 'persons', 'organizations', 'activities', 'notes', 'users', 'stages'];
+const CHILDREN = ['deal_products', 'deals_flow', 'persons_emails'];
+
+const KILLED_ROUNDS = 6;
+
+const catalog = configuredCatalog([
+  ...INCREMENTAL.map((name) => ({ name, syncMode: 'incremental' as const })),
+  ...FULL_REFRESH,
+]);
+
+/** About how many records a full read of the catalog emits. */
+function estimateRecords(fake: FakePipedrive): number {
+  let flow = 0;
+  for (const deal of fake.iterate('deals')) flow += fake.flowOf(deal.id as number)?.length ?? 0;
+  const roots = ['deals', 'persons', 'organizations', 'activities', 'notes'] as const;
+  const total = roots.reduce((sum, name) => sum + fake.count(name), 0);
+  return total + flow + fake.count('dealProducts') + fake.count('persons');
+}
+
+describe('kill -9 at random points, resume from the last states', () => {
+  const fake = new FakePipedrive({
+    seed: 41,
+    token: TOKEN,
+    sizes: {
+      deals: 1100,
+      archivedDeals: 20,
+      deletedDeals: 10,
+      productsPerDealMax: 2,
+      flowEventsPerDealMax: 2,
+      persons: 700,
+      organizations: 300,
+      activities: 1100,
+      notes: 700,
+      leads: 0,
+      archivedLeads: 0,
+    },
+  });
+  let config: Record<string, unknown>;
+  const runs: RunResult[] = [];
+
+  beforeAll(async () => {
+    await fake.start();
+    config = { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 400 };
+  });
+  afterAll(() => fake.stop());
+
+  const read = async (state: any[] | undefined, killAt?: (message: any) => boolean) => {
+    const result = await runConnector(['read'], {
+      config,
+      catalog,
+      state,
+      onMessage: (message, child) => {
+        if (killAt && killAt(message)) child.kill('SIGKILL');
+      },
+    });
+    runs.push(result);
+    return result;
+  };
+
+  test('the union of all runs equals the data, with bounded re-reads', async () => {
+    const random = seededRandom(20260601);
+    let state: any[] | undefined;
+    const resumed: RunResult[] = [];
+    let killed = 0;
+    const personsRenamed: number[] = [];
+    const newPersons: number[] = [];
+    const dealsChanged: number[] = [];
+
+    // Roughly how many records a full read emits: kill points are drawn within what is left.
+    let remaining = estimateRecords(fake);
+    for (let round = 0; round < 10; round++) {
+      if (round === 3) {
+        // Data changes while the sync is half done: they must all arrive.
+        fake.clock.advance(3600);
+        for (const id of [3, 150, 420]) {
+          fake.update('persons', id, { name: `Renamed person ${id}` });
+          personsRenamed.push(id);
+        }
+        for (let i = 0; i < 3; i++) newPersons.push(fake.insert('persons').id as number);
+        for (const id of [5, 222, 1049]) {
+          fake.update('deals', id, { value: 12345 + id });
+          dealsChanged.push(id);
+        }
+        fake.update('notes', 7, { content: 'edited note' });
+        fake.update('activities', 9, { subject: 'edited activity' });
+        fake.update('organizations', 11, { name: 'Renamed org' });
+      }
+      // Kill right after the k-th STATE (a checkpoint) or the k-th RECORD (mid-page); the
+      // last round runs to the end.
+      const last = round >= KILLED_ROUNDS;
+      let seen = 0;
+      const byState = round % 3 === 0;
+      const k = byState
+        ? 1 + Math.floor(random() * 12)
+        : 1 + Math.floor(random() * remaining * 0.9);
+      remaining = Math.max(1000, remaining - (byState ? 0 : k) + 500);
+      const result = await read(
+        state,
+        last
+          ? undefined
+          : (message) => message.type === (byState ? 'STATE' : 'RECORD') && ++seen === k,
+      );
+      resumed.push(result);
+      if (result.signal === 'SIGKILL') {
+        killed++;
+      } else {
+        expect(result.code).toBe(0);
+        expectValidProtocol(result);
+      }
+      state = mergeStates(state, result);
+      if (result.code === 0 && last) break;
+    }
+    const final = resumed[resumed.length - 1];
+    expect(final.code).toBe(0);
+    expect(killed).toBeGreaterThanOrEqual(3);
+    for (const name of [...INCREMENTAL, ...FULL_REFRESH]) {
+      expect(statusesOf(final, name)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+    }
+    // Every state printed is a valid resume point (Airbyte may resume from any of them).
+    for (const run of resumed) {
+      for (const message of ofType(run, 'STATE')) {
+        const stream = message.state.stream;
+        if (FULL_REFRESH.includes(stream.stream_descriptor.name)) {
+          expect(stream.stream_state).toEqual({});
+        }
+        for (const value of Object.values(stream.stream_state)) {
+          expect(value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        }
+      }
+    }
+
+    // The truth: one uninterrupted read from scratch after all changes.
+    const reference = await read(undefined);
+    expect(reference.code).toBe(0);
+    const truth = latestRecords([reference]);
+    const union = latestRecords(resumed);
+    expect(truth.get('deals')!.size).toBe(fake.count('deals'));
+    expect(truth.get('notes')!.size).toBeGreaterThan(600);
+    const gaps: Record<string, { missing: string[]; extra: string[] }> = {};
+    for (const name of [...ROOTS, ...CHILDREN]) {
+      const got = new Set(keysOf(union, name));
+      const want = new Set(keysOf(truth, name));
+      const missing = [...want].filter((key) => !got.has(key));
+      const extra = [...got].filter((key) => !want.has(key));
+      if (missing.length > 0 || extra.length > 0) gaps[name] = { missing, extra };
+    }
+    expect(gaps).toEqual({});
+    // Root records: the last version each run emitted is the current one.
+    for (const name of ROOTS) {
+      const mismatched = [...truth.get(name)!.entries()]
+        .filter(
+          ([key, record]) => JSON.stringify(union.get(name)!.get(key)) !== JSON.stringify(record),
+        )
+        .map(([key]) => key);
+      expect({ name, mismatched }).toEqual({ name, mismatched: [] });
+    }
+    // The changes made mid-way arrived.
+    const persons = union.get('persons')!;
+    for (const id of personsRenamed)
+      expect(persons.get(String(id)).name).toBe(`Renamed person ${id}`);
+    for (const id of newPersons) expect(persons.has(String(id))).toBe(true);
+    for (const id of dealsChanged) {
+      expect(union.get('deals')!.get(String(id)).value).toBe(12345 + id);
+      const flow = [...union.get('deals_flow')!.values()].filter(
+        (event) => event.deal_id === id && event.field_key === 'value',
+      );
+      expect(flow.map((event) => event.data.new_value)).toContain(12345 + id);
+    }
+    // Re-reads are bounded: a kill costs at most about a page per stream plus the look-back.
+    const emitted = resumed.reduce((sum, run) => sum + recordCount(run), 0);
+    expect(emitted).toBeLessThanOrEqual(recordCount(reference) * 2.5);
+  });
+
+  test('records updated in the same second as the saved cursor are not skipped', async () => {
+    const small = new FakePipedrive({
+      seed: 43,
+      token: TOKEN,
+      sizes: { deals: 40, persons: 50, activities: 50, notes: 50, leads: 0, archivedLeads: 0 },
+    });
+    await small.start();
+    try {
+      // No look-back: the boundary itself is tested, not the deals' safety margin.
+      const smallConfig = { ...config, api_url: small.url, deals_lookback_hours: 0 };
+      const streams = ['deals', 'persons', 'activities', 'notes'];
+      const smallCatalog = configuredCatalog(
+        [...streams, 'deal_products', 'deals_flow'].map((name) => ({
+          name,
+          syncMode: 'incremental' as const,
+        })),
+      );
+      const first = await runConnector(['read'], { config: smallConfig, catalog: smallCatalog });
+      runs.push(first);
+      expect(first.code).toBe(0);
+      const states = mergeStates(undefined, first);
+      const firstRecords = latestRecords([first]);
+      const touched: Record<string, number> = {};
+      for (const name of streams) {
+        const cursor = states.find((s) => s.stream.stream_descriptor.name === name).stream
+          .stream_state.update_time as string;
+        // Another record changes within the cursor's very second, after the sync read it.
+        small.clock.set(new Date(cursor));
+        const earlier = [...firstRecords.get(name)!.values()].find(
+          (record) => record.update_time < cursor && !record.is_deleted && !record.is_archived,
+        );
+        touched[name] = earlier.id;
+        if (name !== 'deals') {
+          small.update(name as 'persons', earlier.id, {});
+          continue;
+        }
+        // A deal change in that second also brings a flow event and, here, a product line:
+        // the fan-out must treat the deal as changed too.
+        small.update('deals', earlier.id, { value: 777_001 });
+        touched.deal_products = small.addDealProduct(earlier.id).id as number;
+      }
+      const second = await runConnector(['read'], {
+        config: smallConfig,
+        catalog: smallCatalog,
+        state: states,
+      });
+      runs.push(second);
+      expect(second.code).toBe(0);
+      for (const name of streams) {
+        const ids = (latestRecords([second]).get(name) ?? new Map()).keys();
+        expect({ name, ids: [...ids] }).toEqual({
+          name,
+          ids: expect.arrayContaining([String(touched[name])]),
+        });
+      }
+      expect(recordsOf(second, 'deal_products').map((row) => row.id)).toContain(
+        touched.deal_products,
+      );
+      const flow = recordsOf(second, 'deals_flow').filter((row) => row.deal_id === touched.deals);
+      expect(flow.map((row) => row.data.new_value)).toContain(777_001);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  test('no run printed the token', () => {
+    expect(runs.length).toBeGreaterThan(3);
+    for (const run of runs) expect(allOutput(run)).not.toContain(TOKEN);
+  });
+});
