@@ -35,12 +35,16 @@ export interface Envelope {
   data?: unknown;
   additional_data?: Record<string, any> | null;
   error?: string;
+  /** Pipedrive's clock when it answered (the HTTP Date header), RFC 3339; set by the client. */
+  serverTime?: string;
 }
 
 export interface Page<T = Record<string, any>> {
   records: T[];
   /** True when the API says there is another page. */
   hasMore: boolean;
+  /** Pipedrive's clock when it answered this page, when it said (HTTP Date header). */
+  serverTime?: string;
 }
 
 export interface EndpointStats {
@@ -286,6 +290,7 @@ export class PipedriveClient {
       throw new RetryableFailure(`Pipedrive's response for GET ${endpoint} has no 'data' field`);
     }
     const envelope = body as Envelope;
+    envelope.serverTime = serverTimeOf(response);
     if (envelope.data === null && !envelope.additional_data && url.startsWith('/api/v2/')) {
       // v2 lists answer [] with a next_cursor when empty: this is a broken answer.
       throw new RetryableFailure(
@@ -411,7 +416,7 @@ export class PipedriveClient {
         pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
         pending.catch(() => undefined);
       }
-      yield { records, hasMore: more };
+      yield { records, hasMore: more, serverTime: body.serverTime };
       if (!more) return;
     }
   }
@@ -435,10 +440,18 @@ export class PipedriveClient {
         pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT, cursor }, scope);
         pending.catch(() => undefined);
       }
-      yield { records, hasMore: more };
+      yield { records, hasMore: more, serverTime: body.serverTime };
       if (!more) return;
     }
   }
+}
+
+/** The HTTP Date header as RFC 3339 (whole seconds), if present and valid. */
+function serverTimeOf(response: AxiosResponse): string | undefined {
+  const header = response.headers.date;
+  if (typeof header !== 'string') return undefined;
+  const time = new Date(header);
+  return Number.isNaN(time.getTime()) ? undefined : time.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function cleanQuery(query: Query): Record<string, string | number | boolean> {

@@ -245,6 +245,11 @@ export interface ListOptions {
   query?: Query;
 }
 
+/** The state key that records when the rows at position `stateKey` were listed. */
+export function listedAtKey(stateKey: string): string {
+  return `${stateKey}_listed_at`;
+}
+
 /** Max of a field over rows (RFC 3339 strings compare lexically). */
 export function maxOf(rows: Row[], field: string, start?: string): string | undefined {
   let max = start;
@@ -300,19 +305,41 @@ export abstract class V2ListStream extends PipedriveStream {
       ? { sort_by: 'update_time', sort_direction: 'asc', updated_since: since, ...extra }
       : { sort_by: 'id', sort_direction: 'asc', ...extra };
     let position = incremental ? (request.state?.[stateKey] as string | undefined) : undefined;
+    const listedKey = listedAtKey(stateKey);
+    let listedAt = this.tracksListingTime ? request.state?.[listedKey] : undefined;
+    let listedInThisRun: string | undefined;
     const size = this.rowsPerCheckpoint;
     for await (const page of this.services.client.paginateV2(path, query, this.name)) {
       const rows = this.shapeAll(page.records);
       // Rows come sorted by update_time, so every slice end is a safe checkpoint.
       for (let start = 0; start === 0 || start < rows.length; start += size) {
         const slice = size >= rows.length ? rows : rows.slice(start, start + size);
-        if (incremental) position = laterOf(position, maxOf(slice, 'update_time'));
-        yield {
-          records: slice,
-          position: incremental && position ? { [stateKey]: position } : undefined,
-        };
+        const sliceMax = incremental ? maxOf(slice, 'update_time') : undefined;
+        if (sliceMax && (!position || sliceMax >= position)) {
+          // When Pipedrive first listed the rows of the position's second in this run (the
+          // earliest page holding them): if that was after the second ended, no row of that
+          // second can have changed unseen.
+          if (sliceMax !== position || listedInThisRun !== sliceMax) listedAt = page.serverTime;
+          position = sliceMax;
+          listedInThisRun = sliceMax;
+        }
+        const state: StreamState | undefined =
+          incremental && position ? { [stateKey]: position } : undefined;
+        if (state && this.tracksListingTime && typeof listedAt === 'string') {
+          state[listedKey] = listedAt;
+        }
+        yield { records: slice, position: state };
       }
     }
+  }
+
+  /**
+   * Whether the position also records when Pipedrive listed its rows (`<key>_listed_at`), so
+   * that work keyed on "changed since the position" can skip the position's own second when
+   * it was already complete (deals → per-deal calls).
+   */
+  protected get tracksListingTime(): boolean {
+    return false;
   }
 
   /**

@@ -8,12 +8,14 @@ import {
   type ReadRequest,
   type Row,
   type StreamPage,
+  listedAtKey,
   type StreamState,
   toApiTime,
   V2ListStream,
 } from './base';
 
-const DEAL_STATE_KEYS = ['update_time', 'archived_update_time'];
+const DEAL_POSITIONS = ['update_time', 'archived_update_time'];
+const DEAL_STATE_KEYS = [...DEAL_POSITIONS, ...DEAL_POSITIONS.map(listedAtKey)];
 /** deals_flow's extra state key while a pass is unfinished (see DealsFlow.checkpointState). */
 const FLOW_SINCE = 'flow_since';
 const EPOCH = '1970-01-01T00:00:00Z';
@@ -46,6 +48,10 @@ export class Deals extends V2ListStream {
   }
   override get customFieldEntity(): CustomFieldEntity {
     return 'deal';
+  }
+
+  protected override get tracksListingTime(): boolean {
+    return true;
   }
 
   /** 100 deals: one deal-products call and at most 4,000 tokens of flow calls per checkpoint. */
@@ -88,22 +94,35 @@ export class Deals extends V2ListStream {
   }
 }
 
+/** The state key of a deal's own pass (/deals or /deals/archived). */
+function passKeyOf(deal: Row): string {
+  return deal.is_archived === true ? 'archived_update_time' : 'update_time';
+}
+
 /**
- * Where a deal's own pass (/deals or /deals/archived) stood when this run began.
- * A missing key means that pass starts from the beginning: every deal counts.
+ * Where a deal's own pass stood when this run began. A missing key means that pass
+ * starts from the beginning: every deal counts.
  */
 function savedPositionOf(deal: Row, startState: StreamState): string | undefined {
-  const value =
-    deal.is_archived === true ? startState.archived_update_time : startState.update_time;
+  const value = startState[passKeyOf(deal)];
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The deals of a page that changed since this stream's saved position (fan-out targets). */
+/**
+ * The deals of a page that changed since this stream's saved position (fan-out targets).
+ * Deals of the position's own second are re-read (a change later in that second keeps the
+ * same update_time) unless Pipedrive listed them after that second had ended.
+ */
 function changedDeals(deals: Row[], startState: StreamState): Row[] {
   return deals.filter((deal) => {
     if (deal.is_deleted === true) return false;
     const since = savedPositionOf(deal, startState);
-    return !since || (typeof deal.update_time === 'string' && deal.update_time >= since);
+    if (!since) return true;
+    const updated = typeof deal.update_time === 'string' ? deal.update_time : undefined;
+    if (!updated || updated < since) return false;
+    if (updated > since) return true;
+    const listedAt = startState[listedAtKey(passKeyOf(deal))];
+    return !(typeof listedAt === 'string' && listedAt > since);
   });
 }
 
@@ -205,7 +224,7 @@ export class DealsFlow extends DealChildStream {
   private passStart(startState: StreamState): string {
     const unfinished = startState[FLOW_SINCE];
     if (typeof unfinished === 'string') return unfinished;
-    const saved = [startState.update_time, startState.archived_update_time];
+    const saved = DEAL_POSITIONS.map((key) => startState[key]);
     const floor = this.services.config.start_date ?? EPOCH;
     if (!saved.every((value): value is string => typeof value === 'string')) return floor;
     return saved.sort()[0];

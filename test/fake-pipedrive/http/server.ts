@@ -104,6 +104,8 @@ async function handle(runtime: ServerRuntime, request: IncomingMessage, response
   );
   if (runtime.controls.latencyMs > 0) await runtime.delay(runtime.controls.latencyMs);
   if (response.destroyed || response.writableEnded) return;
+  // Like Pipedrive, answer with the server's own time: the fake's clock, not the wall clock.
+  outcome.headers = { ...outcome.headers, date: runtime.clock.now().toUTCString() };
   writeOutcome(response, outcome);
 }
 
