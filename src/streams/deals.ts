@@ -5,10 +5,10 @@ import type { Query } from '../pipedrive/client';
 import {
   ChildStream,
   type CustomFieldEntity,
+  listedAtKey,
   type ReadRequest,
   type Row,
   type StreamPage,
-  listedAtKey,
   type StreamState,
   toApiTime,
   V2ListStream,
