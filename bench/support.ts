@@ -115,6 +115,7 @@ export type StatsDelta = ReturnType<typeof statsDelta>;
 
 export function writeInputs(files: Record<string, unknown>): Record<string, string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const paths: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {
     paths[name] = path.join(dir, `${name}.json`);

@@ -53,8 +53,13 @@ const maybe = hasShared ? describe : describe.skip;
 
 maybe('token costs match the official OpenAPI files', () => {
   const dir = path.join(SHARED_DIR, 'pipedrive-openapi');
-  const v1 = openApiCosts(path.join(dir, 'openapi-v1.yaml'));
-  const v2 = openApiCosts(path.join(dir, 'openapi-v2.yaml'));
+  // Read in beforeAll: describe.skip still runs this body to collect the tests.
+  let v1 = new Map<string, number>();
+  let v2 = new Map<string, number>();
+  beforeAll(() => {
+    v1 = openApiCosts(path.join(dir, 'openapi-v1.yaml'));
+    v2 = openApiCosts(path.join(dir, 'openapi-v2.yaml'));
+  });
 
   test.each(CALLED)('%s %s', (version, template, concrete) => {
     const official = (version === 'v1' ? v1 : v2).get(template);

@@ -82,5 +82,6 @@ describe('readJsonFile', () => {
       /Cannot read the --state file .*no such file/,
     );
     expect(() => readJsonFile(undefined, '--config')).toThrow(/Missing --config/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

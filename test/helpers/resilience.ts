@@ -46,6 +46,7 @@ export function allOutput(run: { stdout: string; stderr: string }): string {
 /** Writes raw text to a temporary file (for malformed JSON inputs). */
 export function tempFile(name: string, text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-resilience-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
