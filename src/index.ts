@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { ProtocolWriter } from './protocol/output';
+
 /**
  * Entry point. `spec` is answered without loading the CDK or axios (start-up
  * time matters: Airbyte calls spec often); everything else loads lazily.
@@ -10,7 +12,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     const spec = JSON.parse(
       fs.readFileSync(path.resolve(__dirname, '..', 'resources', 'spec.json'), 'utf8'),
     );
-    process.stdout.write(`${JSON.stringify({ type: 'SPEC', spec })}\n`);
+    await new ProtocolWriter().spec(spec);
     return 0;
   }
   const { run } = await import('./cli');
