@@ -1,4 +1,5 @@
 import { ConfigError } from './errors';
+import { toApiTime } from './normalize';
 
 /** The user's configuration, validated and with defaults applied. */
 export interface PipedriveConfig {
@@ -144,7 +145,7 @@ export function parseConfig(raw: unknown, now: Date = new Date()): PipedriveConf
         `Config field 'start_date' (${startDateRaw}) is in the future: no record could be read. Use a past date or leave it empty for all history.`,
       );
     }
-    startDate = parsed.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    startDate = toApiTime(parsed);
   }
 
   const naming = input.custom_field_names ?? DEFAULTS.custom_field_names;

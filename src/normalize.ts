@@ -112,6 +112,13 @@ function parseLenientTimestamp(text: string): string | null {
   return formatEpochMs(localAsUtc - offsetMs);
 }
 
+/** `2026-01-01T00:00:00Z`: RFC 3339 UTC in whole seconds, the precision Pipedrive's updated_since accepts. */
+export function toApiTime(date: Date): string {
+  const text = formatEpochMs(date.getTime());
+  if (text === null) throw new RangeError(`Not a representable time: ${String(date)}`);
+  return text;
+}
+
 function formatEpochMs(epochMs: number): string | null {
   if (!Number.isFinite(epochMs)) return null;
   const iso = new Date(epochMs).toISOString();

@@ -11,6 +11,7 @@ import {
   ResourceGoneError,
   TransientError,
 } from '../errors';
+import { toApiTime } from '../normalize';
 import { endpointLabel, tokenCost } from './costs';
 import { RollingWindowLimiter, sleep } from './rate-limiter';
 
@@ -451,7 +452,7 @@ function serverTimeOf(response: AxiosResponse): string | undefined {
   const header = response.headers.date;
   if (typeof header !== 'string') return undefined;
   const time = new Date(header);
-  return Number.isNaN(time.getTime()) ? undefined : time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return Number.isNaN(time.getTime()) ? undefined : toApiTime(time);
 }
 
 function cleanQuery(query: Query): Record<string, string | number | boolean> {

@@ -18,13 +18,11 @@ export class Activities extends V2ListStream {
     return '/activities';
   }
 
-  protected override shape(raw: Row): Row {
-    return {
-      ...raw,
-      // Seed name for v2's `busy`.
-      busy_flag: raw.busy ?? null,
-      // A seed column the v2 API no longer returns: kept, null.
-      last_notification_time: raw.last_notification_time ?? null,
-    };
+  protected override shape(row: Row): Row {
+    // Seed name for v2's `busy`.
+    row.busy_flag = row.busy ?? null;
+    // A seed column the v2 API no longer returns: kept, null.
+    row.last_notification_time = row.last_notification_time ?? null;
+    return row;
   }
 }

@@ -6,7 +6,7 @@ import { AirbyteLogger, AirbyteStreamBase, SyncMode } from 'faros-airbyte-cdk';
 import type { PipedriveConfig } from '../config';
 import { parseRfc3339 } from '../config';
 import { type CustomFieldPlan, planCustomFields } from '../custom-fields';
-import { compileSchemaCoercer } from '../normalize';
+import { compileSchemaCoercer, toApiTime } from '../normalize';
 import type { PipedriveClient, Query } from '../pipedrive/client';
 import type { LogLevel } from '../protocol/output';
 
@@ -80,9 +80,14 @@ export function ownedCopy(row: Row): Row {
   return Object.assign({}, row);
 }
 
-/** `2026-01-01T00:00:00Z`: the precision Pipedrive's updated_since accepts. */
-export function toApiTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * An RFC 3339 position as `updated_since` accepts it (UTC, whole seconds), optionally moved
+ * back by a look-back window.
+ */
+export function apiTime(position: string | undefined, minusMs = 0): string | undefined {
+  if (!position) return undefined;
+  const date = parseRfc3339(position);
+  return date ? toApiTime(new Date(date.getTime() - minusMs)) : undefined;
 }
 
 export function laterOf(a: string | undefined, b: string | undefined): string | undefined {
@@ -268,9 +273,12 @@ export function maxOf(rows: Row[], field: string, start?: string): string | unde
 export abstract class V2ListStream extends PipedriveStream {
   abstract get path(): string;
 
-  /** Maps one API object to the row before coercion (renames, seed aliases). */
-  protected shape(raw: Row): Row {
-    return { ...raw };
+  /**
+   * Renames and seed aliases, before coercion. `row` is this stream's own copy of the API
+   * object (see ownedCopy): add to it and return it rather than spreading it again.
+   */
+  protected shape(row: Row): Row {
+    return row;
   }
 
   protected extraQuery(_request: ReadRequest): Query {
@@ -280,11 +288,11 @@ export abstract class V2ListStream extends PipedriveStream {
   protected shapeAll(records: Row[]): Row[] {
     const plan = this.customFieldPlan;
     return records.map((raw) => {
-      // Leave custom_fields out instead of deleting it later: `delete` turns
-      // the row into a slow dictionary-mode object.
-      const { custom_fields: customFields, ...plain } = raw;
-      const row = ownedCopy(this.shape(plain));
-      if (plan) plan.applyV2(customFields as Record<string, unknown>, row);
+      const row = this.shape(ownedCopy(raw));
+      // The raw object is not emitted (its values become columns). Undefined, not `delete`:
+      // JSON leaves it out, and `delete` would turn the row into a slow dictionary object.
+      row.custom_fields = undefined;
+      if (plan) plan.applyV2(raw.custom_fields as Record<string, unknown>, row);
       return this.finishOwned(row);
     });
   }
@@ -361,8 +369,9 @@ export abstract class V2ListStream extends PipedriveStream {
 export abstract class V1ListStream extends PipedriveStream {
   abstract get path(): string;
 
-  protected shape(raw: Row): Row {
-    return { ...raw };
+  /** Renames and seed aliases on this stream's own copy of the API object (see V2ListStream). */
+  protected shape(row: Row): Row {
+    return row;
   }
 
   protected query(_request: ReadRequest): Query {
@@ -377,7 +386,7 @@ export abstract class V1ListStream extends PipedriveStream {
       this.query(request),
       this.name,
     )) {
-      const rows = page.records.map((raw) => this.finish(this.shape(raw)));
+      const rows = page.records.map((raw) => this.finishOwned(this.shape(ownedCopy(raw))));
       if (incremental) position = laterOf(position, maxOf(rows, 'update_time'));
       yield { records: rows, position: position ? { update_time: position } : undefined };
     }

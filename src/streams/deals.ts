@@ -1,8 +1,10 @@
 import { chunk, mapOrdered } from '../concurrency';
+import type { PipedriveConfig } from '../config';
 import { ResourceGoneError } from '../errors';
 import { toTimestamp } from '../normalize';
 import type { Query } from '../pipedrive/client';
 import {
+  apiTime,
   ChildStream,
   type CustomFieldEntity,
   listedAtKey,
@@ -10,7 +12,6 @@ import {
   type Row,
   type StreamPage,
   type StreamState,
-  toApiTime,
   V2ListStream,
 } from './base';
 
@@ -22,6 +23,11 @@ const EPOCH = '1970-01-01T00:00:00Z';
 /** Pipedrive returns deleted deals for 30 days when `deleted` is among the statuses. */
 const ALL_STATUSES = 'open,won,lost,deleted';
 const DEAL_IDS_PER_CALL = 100;
+
+/** How far before a saved deals position each run re-reads (late writes). */
+function lookbackMs(config: PipedriveConfig): number {
+  return config.deals_lookback_hours * 3600_000;
+}
 /** Per-deal flow calls in flight (all still pass the shared rate limiter). */
 const FLOW_CONCURRENCY = 8;
 
@@ -59,9 +65,8 @@ export class Deals extends V2ListStream {
     return DEAL_IDS_PER_CALL;
   }
 
-  protected override shape(raw: Row): Row {
-    const row: Row = { ...raw };
-    if (raw.status === 'deleted') row.is_deleted = true;
+  protected override shape(row: Row): Row {
+    if (row.status === 'deleted') row.is_deleted = true;
     return row;
   }
 
@@ -72,11 +77,9 @@ export class Deals extends V2ListStream {
     const start = this.startingPoint(state, stateKey);
     const saved = state?.[stateKey];
     if (!start || typeof saved !== 'string') return start;
-    const lookbackMs = this.services.config.deals_lookback_hours * 3600_000;
-    const since = new Date(new Date(saved).getTime() - lookbackMs);
+    const since = apiTime(saved, lookbackMs(this.services.config));
     const floor = this.services.config.start_date;
-    const sinceText = toApiTime(since);
-    return floor && floor > sinceText ? floor : sinceText;
+    return floor && since && floor > since ? floor : since;
   }
 
   override async *readPages(request: ReadRequest): AsyncGenerator<StreamPage> {
@@ -244,8 +247,7 @@ export class DealsFlow extends DealChildStream {
     const unfinished = startState[FLOW_SINCE];
     if (saved && typeof unfinished === 'string' && unfinished < saved) saved = unfinished;
     if (!saved || saved === EPOCH) return this.services.config.start_date;
-    const lookbackMs = this.services.config.deals_lookback_hours * 3600_000;
-    return toApiTime(new Date(new Date(saved).getTime() - lookbackMs));
+    return apiTime(saved, lookbackMs(this.services.config));
   }
 
   private async flowOf(deal: Row, cutoff: string | undefined): Promise<Row[]> {

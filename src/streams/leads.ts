@@ -1,14 +1,16 @@
 import {
+  apiTime,
   type CustomFieldEntity,
   laterOf,
   maxOf,
+  ownedCopy,
   PipedriveStream,
   type ReadRequest,
   type Row,
   type StreamPage,
   V1ListStream,
 } from './base';
-import { apiTime, readV1ByUpdateTime } from './v1-sorted';
+import { readV1ByUpdateTime } from './v1-sorted';
 
 /** The two lists leads are read from, each with its own position in the state. */
 const PASSES = [
@@ -53,7 +55,7 @@ export class Leads extends PipedriveStream {
         since,
         this.name,
       )) {
-        const rows = records.map((raw) => this.finish(this.shape(raw, pass.archived)));
+        const rows = records.map((raw) => this.finishOwned(this.shape(raw, pass.archived)));
         if (incremental) position = laterOf(position, maxOf(rows, 'update_time'));
         yield { records: rows, position: position ? { [pass.stateKey]: position } : undefined };
       }
@@ -61,7 +63,7 @@ export class Leads extends PipedriveStream {
   }
 
   private shape(raw: Row, archived: boolean): Row {
-    const row: Row = { ...raw };
+    const row = ownedCopy(raw);
     this.customFieldPlan?.applyV1(raw, row);
     const value = raw.value;
     row.value_amount = value && typeof value === 'object' ? (value.amount ?? null) : null;

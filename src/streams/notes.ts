@@ -1,13 +1,15 @@
 import {
+  apiTime,
   laterOf,
   maxOf,
+  ownedCopy,
   PipedriveStream,
   type ReadRequest,
   type Row,
   type StreamPage,
   type StreamState,
 } from './base';
-import { apiTime, readV1ByUpdateTime } from './v1-sorted';
+import { readV1ByUpdateTime } from './v1-sorted';
 
 const DAY_MS = 86_400_000;
 
@@ -33,7 +35,7 @@ export class Notes extends PipedriveStream {
     let position = incremental ? (request.state?.update_time as string | undefined) : undefined;
     const pages = readV1ByUpdateTime(this.services.client, '/notes', since, this.name);
     for await (const records of pages) {
-      const rows = records.map((raw) => this.finish(this.shape(raw)));
+      const rows = records.map((raw) => this.finishOwned(this.shape(ownedCopy(raw))));
       if (incremental) position = laterOf(position, maxOf(rows, 'update_time'));
       yield { records: rows, position: position ? { update_time: position } : undefined };
     }
@@ -47,18 +49,18 @@ export class Notes extends PipedriveStream {
     return apiTime(this.startingPoint(state));
   }
 
-  private shape(raw: Row): Row {
-    return {
-      ...raw,
-      // Seed names for the nested objects' fields.
-      deal__title: raw.deal?.title ?? null,
-      organization__name: raw.organization?.name ?? null,
-      person__name: raw.person?.name ?? null,
-      project__title: raw.project?.title ?? null,
-      user__email: raw.user?.email ?? null,
-      user__name: raw.user?.name ?? null,
-      // v1 marks deleted notes with active_flag false (or 0).
-      is_deleted: raw.active_flag === false || raw.active_flag === 0 || raw.active_flag === '0',
-    };
+  /** Seed aliases on this stream's own copy of the note (see ownedCopy). */
+  private shape(row: Row): Row {
+    // Seed names for the nested objects' fields.
+    row.deal__title = row.deal?.title ?? null;
+    row.organization__name = row.organization?.name ?? null;
+    row.person__name = row.person?.name ?? null;
+    row.project__title = row.project?.title ?? null;
+    row.user__email = row.user?.email ?? null;
+    row.user__name = row.user?.name ?? null;
+    // v1 marks deleted notes with active_flag false (or 0).
+    const active = row.active_flag;
+    row.is_deleted = active === false || active === 0 || active === '0';
+    return row;
   }
 }

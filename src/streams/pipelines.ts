@@ -12,13 +12,11 @@ export class Pipelines extends V2ListStream {
     return '/pipelines';
   }
 
-  protected override shape(raw: Row): Row {
-    return {
-      ...raw,
-      // Seed names for the same facts under v2 names.
-      active: typeof raw.is_deleted === 'boolean' ? !raw.is_deleted : null,
-      deal_probability: raw.is_deal_probability_enabled ?? null,
-    };
+  protected override shape(row: Row): Row {
+    // Seed names for the same facts under v2 names.
+    row.active = typeof row.is_deleted === 'boolean' ? !row.is_deleted : null;
+    row.deal_probability = row.is_deal_probability_enabled ?? null;
+    return row;
   }
 }
 

@@ -19,9 +19,10 @@ export class Products extends V2ListStream {
     return '/products';
   }
 
-  protected override shape(raw: Row): Row {
+  protected override shape(row: Row): Row {
     // A seed column the v2 API does not return (prices are per currency): kept, null.
-    return { ...raw, price: raw.price ?? null };
+    row.price = row.price ?? null;
+    return row;
   }
 }
 

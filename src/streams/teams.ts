@@ -1,5 +1,5 @@
 import { ResourceGoneError } from '../errors';
-import { toBoolean, toInteger } from '../normalize';
+import { toApiTime, toBoolean, toInteger } from '../normalize';
 import { listData } from '../pipedrive/client';
 import {
   ChildStream,
@@ -7,7 +7,6 @@ import {
   type ReadRequest,
   type Row,
   type StreamPage,
-  toApiTime,
   V1ListStream,
 } from './base';
 
@@ -26,14 +25,12 @@ export class Teams extends V1ListStream {
     return '/legacyTeams';
   }
 
-  protected override shape(raw: Row): Row {
-    const deleted = toBoolean(raw.deleted_flag) === true;
-    return {
-      ...raw,
-      is_deleted: deleted,
-      // Teams have no update_time: a deleted team is marked deleted as of this sync.
-      [DELETED_AT]: deleted ? toApiTime(this.services.syncStartedAt) : null,
-    };
+  protected override shape(row: Row): Row {
+    const deleted = toBoolean(row.deleted_flag) === true;
+    row.is_deleted = deleted;
+    // Teams have no update_time: a deleted team is marked deleted as of this sync.
+    row[DELETED_AT] = deleted ? toApiTime(this.services.syncStartedAt) : null;
+    return row;
   }
 
   override async *readPages(request: ReadRequest): AsyncGenerator<StreamPage> {

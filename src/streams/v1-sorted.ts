@@ -1,16 +1,8 @@
-import { parseRfc3339 } from '../config';
 import { TransientError } from '../errors';
 import { toTimestamp } from '../normalize';
 import { listRecords, PAGE_LIMIT, type PipedriveClient, type Query } from '../pipedrive/client';
 import { endpointLabel } from '../pipedrive/costs';
-import { type Row, toApiTime } from './base';
-
-/** An RFC 3339 position as `updated_since` accepts it (UTC, no fractional seconds). */
-export function apiTime(position: string | undefined, minusMs = 0): string | undefined {
-  if (!position) return undefined;
-  const date = parseRfc3339(position);
-  return date ? toApiTime(new Date(date.getTime() - minusMs)) : undefined;
-}
+import { type Row } from './base';
 
 /**
  * Reads a v1 list sorted by `update_time ASC` from `updated_since` (inclusive), paging by
