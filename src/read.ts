@@ -88,7 +88,9 @@ function advance(state: StreamState, position: StreamState | undefined): StreamS
   const next = { ...state };
   for (const [key, value] of Object.entries(position)) {
     const current = next[key];
-    if (typeof value === 'string' && (typeof current !== 'string' || value > current)) {
+    // null clears a key (e.g. a listing time that no longer describes the position).
+    if (value === null) delete next[key];
+    else if (typeof value === 'string' && (typeof current !== 'string' || value > current)) {
       next[key] = value;
     }
   }

@@ -287,3 +287,64 @@ describe('kill -9 at random points, resume from the last states', () => {
     for (const run of runs) expect(allOutput(run)).not.toContain(TOKEN);
   });
 });
+
+describe('a kill inside a second shared by many deals', () => {
+  test('deals past the checkpoint in the cursor second still get their per-deal reads', async () => {
+    const fake = new FakePipedrive({
+      seed: 43,
+      token: TOKEN,
+      sizes: { deals: 250, archivedDeals: 0, deletedDeals: 0, persons: 20, organizations: 10 },
+    });
+    await fake.start();
+    try {
+      const config = {
+        api_token: TOKEN,
+        api_url: fake.url,
+        max_requests_per_2_seconds: 400,
+        deals_lookback_hours: 0,
+      };
+      const dealCatalog = configuredCatalog(
+        ['deals', 'deal_products', 'deals_flow'].map((name) => ({
+          name,
+          syncMode: 'incremental' as const,
+        })),
+      );
+      const first = await runConnector(['read'], { config, catalog: dealCatalog });
+      expect(first.code).toBe(0);
+      // Every deal changes in one second, then Pipedrive's clock moves on: the next sync lists
+      // them after that second ended, and checkpoints (every 100 deals) fall inside it.
+      fake.clock.advance(60);
+      const ids = fake.list('deals').map((deal) => deal.id as number);
+      for (const id of ids) fake.update('deals', id, { title: `Changed ${id}` });
+      fake.clock.advance(10);
+      let states = mergeStates(undefined, first);
+      fake.resetStats();
+      let flowStates = 0;
+      const killed = await runConnector(['read'], {
+        config,
+        catalog: dealCatalog,
+        state: states,
+        onMessage: (message, child) => {
+          const name = message.state?.stream?.stream_descriptor?.name;
+          if (message.type === 'STATE' && name === 'deals_flow' && ++flowStates === 1) {
+            child.kill('SIGKILL');
+          }
+        },
+      });
+      expect(killed.signal).toBe('SIGKILL');
+      states = mergeStates(states, killed);
+      const resumed = await runConnector(['read'], { config, catalog: dealCatalog, state: states });
+      expect(resumed.code).toBe(0);
+      const flowCalls = new Set(
+        fake.requestLog
+          .map((entry) => /\/deals\/(\d+)\/flow$/.exec(entry.path)?.[1])
+          .filter((id): id is string => id !== undefined)
+          .map(Number),
+      );
+      const missed = ids.filter((id) => !flowCalls.has(id));
+      expect(missed).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

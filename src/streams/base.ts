@@ -333,11 +333,21 @@ export abstract class V2ListStream extends PipedriveStream {
         }
         const state: StreamState | undefined =
           incremental && position ? { [stateKey]: position } : undefined;
-        if (state && this.tracksListingTime && typeof listedAt === 'string') {
-          state[listedKey] = listedAt;
-        }
+        // Mid-pass, rows of the position's second may still follow (ties across a page or
+        // slice end): the second is not complete, so any earlier listing time is cleared.
+        if (state && this.tracksListingTime) state[listedKey] = null;
         yield { records: slice, position: state };
       }
+    }
+    if (incremental && position && this.tracksListingTime) {
+      // The pass is complete: every row of the position's second has been handled.
+      yield {
+        records: [],
+        position: {
+          [stateKey]: position,
+          [listedKey]: typeof listedAt === 'string' ? listedAt : null,
+        },
+      };
     }
   }
 
