@@ -1,8 +1,8 @@
 import { parseConfig, type PipedriveConfig } from './config';
-import { ConfigError, ConnectorError, errorMessage, PermissionError } from './errors';
+import { ConfigError, ConnectorError, errorMessage } from './errors';
 import type { PipedriveClient } from './pipedrive/client';
 import { connect, whoAmI } from './pipedrive/connect';
-import { parseConfiguredCatalog, parseInputState, readJsonFile } from './protocol/input';
+import { parseConfiguredCatalog, readJsonFile, readStateFile } from './protocol/input';
 import { ConnectorLogger } from './protocol/logger';
 import { ProtocolWriter } from './protocol/output';
 import { readStreams } from './read';
@@ -81,19 +81,10 @@ async function check(args: Args, writer: ProtocolWriter): Promise<number> {
 }
 
 /** Builds the AirbyteStream of a stream, with its schema as this account has it. */
-async function describe(
-  stream: PipedriveStream,
-  writer: ProtocolWriter,
-): Promise<Record<string, unknown>> {
-  let schema: Record<string, unknown>;
-  try {
-    schema = await stream.prepare();
-  } catch (error) {
-    // Without permission to read field definitions the stream still exists, without custom columns.
-    if (!(error instanceof PermissionError)) throw error;
-    writer.log('WARN', `Stream ${stream.name}: custom fields unavailable (${error.message}).`);
-    schema = stream.getJsonSchema();
-  }
+async function describe(stream: PipedriveStream): Promise<Record<string, unknown>> {
+  // Without permission to read field definitions the stream still exists, without custom
+  // columns (prepare warns).
+  const schema = await stream.prepare();
   const pk = Array.isArray(stream.primaryKey) ? stream.primaryKey : [stream.primaryKey];
   const entry: Record<string, unknown> = {
     name: stream.name,
@@ -115,7 +106,7 @@ async function discover(args: Args, writer: ProtocolWriter): Promise<number> {
   const client = await connect(config, (level, message) => writer.log(level, message));
   const streams = allStreams(services(config, client, writer));
   const entries = [];
-  for (const stream of streams) entries.push(await describe(stream, writer));
+  for (const stream of streams) entries.push(await describe(stream));
   await writer.catalog(entries);
   return 0;
 }
@@ -123,19 +114,18 @@ async function discover(args: Args, writer: ProtocolWriter): Promise<number> {
 async function read(args: Args, writer: ProtocolWriter): Promise<number> {
   const config = await loadConfig(args.config, writer);
   const catalogRaw = readJsonFile(args.catalog, '--catalog');
-  // A state that cannot be parsed only costs a re-read: warn and start from start_date.
-  const stateRaw = args.state
-    ? readJsonFile(args.state, '--state', (message) =>
-        writer.log('WARN', `${message} It is ignored: every stream starts from start_date.`),
-      )
-    : undefined;
+  const log = {
+    warn: (message: string) => writer.log('WARN', message),
+    info: (message: string) => writer.log('INFO', message),
+  };
+  // A state that cannot be read is an error: starting every stream over would re-buy history.
+  const inputState = args.state ? readStateFile(args.state, log) : new Map();
   const client = await connect(config, (level, message) => writer.log(level, message));
   const streams = allStreams(services(config, client, writer));
   const configured = parseConfiguredCatalog(
     catalogRaw,
     new Map(streams.map((stream) => [stream.name, { incremental: stream.isIncremental }])),
   );
-  const inputState = parseInputState(stateRaw, (message) => writer.log('WARN', message));
   const result = await readStreams(config, client, streams, configured, inputState, writer);
   return result.failed ? 1 : 0;
 }

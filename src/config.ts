@@ -10,6 +10,12 @@ export interface PipedriveConfig {
   deals_lookback_hours: number;
   notes_update_window_days: number;
   max_requests_per_2_seconds: number;
+  /** Whether max_requests_per_2_seconds was set (else Pipedrive's x-ratelimit-limit is followed). */
+  max_requests_explicit: boolean;
+  /** Upper bound of requests in flight; the connector adapts below it. */
+  max_concurrent_requests: number;
+  /** Tokens of the company's daily budget to leave to other integrations. */
+  daily_token_reserve: number;
   custom_field_names: 'name' | 'key';
 }
 
@@ -17,6 +23,8 @@ const DEFAULTS = {
   deals_lookback_hours: 24,
   notes_update_window_days: 0,
   max_requests_per_2_seconds: 20,
+  max_concurrent_requests: 64,
+  daily_token_reserve: 0,
   custom_field_names: 'name' as const,
 };
 
@@ -163,6 +171,10 @@ export function parseConfig(raw: unknown, now: Date = new Date()): PipedriveConf
     deals_lookback_hours: integer(input, 'deals_lookback_hours', 0, 8760),
     notes_update_window_days: integer(input, 'notes_update_window_days', 0, 3650),
     max_requests_per_2_seconds: integer(input, 'max_requests_per_2_seconds', 1, 480),
+    max_requests_explicit:
+      input.max_requests_per_2_seconds !== undefined && input.max_requests_per_2_seconds !== null,
+    max_concurrent_requests: integer(input, 'max_concurrent_requests', 1, 256),
+    daily_token_reserve: integer(input, 'daily_token_reserve', 0, 100_000_000),
     custom_field_names: naming,
   };
 }

@@ -34,6 +34,10 @@ export interface CustomFieldPlan {
   properties: Record<string, any>;
   /** key -> main column name */
   columns: Map<string, string>;
+  /** Catalog columns whose field Pipedrive no longer has (their values stay null). */
+  missing: Array<{ key: string; column: string }>;
+  /** Active fields the catalog does not know (not emitted until the schema is refreshed). */
+  unknown: Array<{ key: string; name: string }>;
   /** Copies values from a v2 record's `custom_fields` object into top-level columns of `out`. */
   applyV2(
     customFields: Record<string, unknown> | null | undefined,
@@ -273,7 +277,16 @@ function fieldDescription(definition: FieldDefinition): string {
   return `${definition.name} (Pipedrive custom field ${definition.key}, type ${definition.field_type})`;
 }
 
-function mainColumnSchema(kind: ValueKind, description: string): JsonSchema {
+/** The schema keyword that ties a column to its Pipedrive field, so read can map by key. */
+export const FIELD_KEY_KEYWORD = 'x-pipedrive-field-key';
+/** On companion columns: which part of the field they hold (currency, until, parts). */
+export const FIELD_PART_KEYWORD = 'x-pipedrive-field-part';
+
+function mainColumnSchema(kind: ValueKind, description: string, key: string): JsonSchema {
+  return { ...mainColumnType(kind, description), [FIELD_KEY_KEYWORD]: key };
+}
+
+function mainColumnType(kind: ValueKind, description: string): JsonSchema {
   switch (kind) {
     case 'integer':
     case 'reference':
@@ -293,7 +306,15 @@ function mainColumnSchema(kind: ValueKind, description: string): JsonSchema {
   }
 }
 
-function companionColumnSchema(kind: ValueKind, fieldName: string): JsonSchema {
+function companionColumnSchema(kind: ValueKind, fieldName: string, key: string): JsonSchema {
+  return {
+    ...companionColumnType(kind, fieldName),
+    [FIELD_KEY_KEYWORD]: key,
+    [FIELD_PART_KEYWORD]: COMPANION_SUFFIX[kind].slice(1),
+  };
+}
+
+function companionColumnType(kind: ValueKind, fieldName: string): JsonSchema {
   switch (kind) {
     case 'monetary':
       return nullable('string', { description: `Currency of ${fieldName}` });
@@ -309,16 +330,80 @@ function companionColumnSchema(kind: ValueKind, fieldName: string): JsonSchema {
   }
 }
 
+/** A custom column of a configured catalog: the field it holds and its declared schema. */
+interface PinnedColumn {
+  column: string;
+  schema: JsonSchema;
+  companion?: { column: string; schema: JsonSchema };
+}
+
+const KIND_OF_PART: Record<string, ValueKind> = {
+  currency: 'monetary',
+  until: 'daterange',
+  parts: 'address',
+};
+
+/**
+ * The custom columns of a configured catalog's stream schema, by field key: from the
+ * `x-pipedrive-field-key` keyword, or (catalogs discovered before it existed) from the key in
+ * the column's description. Companions carry `x-pipedrive-field-part`, or are recognised by
+ * their suffix.
+ */
+export function pinnedColumns(schema: JsonSchema | undefined): Map<string, PinnedColumn> {
+  const pins = new Map<string, PinnedColumn>();
+  const properties = (schema?.properties ?? {}) as Record<string, JsonSchema>;
+  const companions: Array<[string, string, JsonSchema]> = [];
+  for (const [column, property] of Object.entries(properties)) {
+    if (!isPlainObject(property)) continue;
+    const declared = property[FIELD_KEY_KEYWORD];
+    const described = /Pipedrive custom field ([0-9a-f]{40})\b/.exec(
+      typeof property.description === 'string' ? property.description : '',
+    )?.[1];
+    const key = typeof declared === 'string' ? declared : described;
+    if (!key || !isCustomFieldKey(key)) continue;
+    const isCompanion =
+      typeof property[FIELD_PART_KEYWORD] === 'string' ||
+      (typeof declared !== 'string' &&
+        /^(Currency|End|Parts) of /.test(String(property.description)));
+    if (isCompanion) companions.push([key, column, property]);
+    else if (!pins.has(key)) pins.set(key, { column, schema: property });
+  }
+  for (const [key, column, schema] of companions) {
+    const pin = pins.get(key);
+    if (pin && !pin.companion) pin.companion = { column, schema };
+  }
+  // Catalogs discovered before the keywords: companions are `<column>_currency` and the like.
+  for (const pin of pins.values()) {
+    if (pin.companion) continue;
+    for (const suffix of ['_currency', '_until', '_parts']) {
+      const schema = properties[pin.column + suffix];
+      if (isPlainObject(schema)) {
+        pin.companion = { column: pin.column + suffix, schema };
+        break;
+      }
+    }
+  }
+  return pins;
+}
+
 /**
  * Plans the columns for the custom fields among `definitions`: active fields with a 40-hex key,
- * in the order given (Pipedrive's order). With `naming: 'name'` a column that clashes with a
- * standard column, with another field's column or with a raw custom field key gets `_` and the
- * first 8 characters of the key appended; the earlier field keeps the plain name.
+ * oldest field (lowest id) first. With `naming: 'name'` a column that clashes with a standard
+ * column, with another field's column or with a raw custom field key gets `_` and the first 8
+ * characters of the key appended; the older field keeps the plain name, whatever order
+ * Pipedrive lists them in.
+ *
+ * With `catalog` (the stream schema of a configured catalog that has custom columns) the
+ * columns are the catalog's, mapped by field key: a field renamed in Pipedrive since discover
+ * keeps its column, a field the catalog does not know is left out (`unknown`), and a catalog
+ * column whose field is gone stays null (`missing`). Names change only when the user refreshes
+ * the source schema.
  */
 export function planCustomFields(
   definitions: FieldDefinition[],
   standardColumns: Iterable<string>,
   naming: CustomFieldNaming,
+  catalog?: Map<string, PinnedColumn>,
 ): CustomFieldPlan {
   const customDefinitions: FieldDefinition[] = [];
   const seenKeys = new Set<string>();
@@ -329,6 +414,8 @@ export function planCustomFields(
     seenKeys.add(definition.key);
     customDefinitions.push(definition);
   }
+  // Stable, so fields without an id keep Pipedrive's order after the others.
+  customDefinitions.sort((a, b) => fieldAge(a) - fieldAge(b));
 
   const taken = new Set<string>(standardColumns);
   if (naming === 'name') {
@@ -343,33 +430,18 @@ export function planCustomFields(
   const columns = new Map<string, string>();
   const fields: PlannedField[] = [];
   const inactiveV1Keys: string[] = [];
+  const unknown: Array<{ key: string; name: string }> = [];
+  const missing: Array<{ key: string; column: string }> = [];
 
-  for (const definition of customDefinitions) {
+  const plan = (
+    definition: FieldDefinition,
+    kind: ValueKind,
+    column: string,
+    companionColumn: string,
+  ): void => {
     const key = definition.key;
-    const kind = valueKindOf(definition.field_type);
-    const v1RawKeys = [key, ...v1CompanionSuffixes(kind).map((suffix) => key + suffix)];
-    if (!isActive(definition)) {
-      // Values of deactivated fields may still come with v1 records but have no column.
-      inactiveV1Keys.push(...v1RawKeys);
-      continue;
-    }
     const companionSuffix = COMPANION_SUFFIX[kind];
-    const column =
-      naming === 'key'
-        ? key
-        : chooseColumnName(
-            snakeCaseFieldName(definition.name) || `custom_${key}`,
-            key,
-            companionSuffix,
-            taken,
-          );
-    const companionColumn = companionSuffix === '' ? '' : column + companionSuffix;
-    taken.add(column);
-    properties[column] = mainColumnSchema(kind, fieldDescription(definition));
-    if (companionColumn !== '') {
-      taken.add(companionColumn);
-      properties[companionColumn] = companionColumnSchema(kind, definition.name);
-    }
+    const v1RawKeys = [key, ...v1CompanionSuffixes(kind).map((suffix) => key + suffix)];
     columns.set(key, column);
     fields.push({
       key,
@@ -383,15 +455,77 @@ export function planCustomFields(
       // With `naming: 'key'` the raw key is the column: overwriting beats delete-and-add.
       v1KeysToDelete: v1RawKeys.filter((raw) => raw !== column && raw !== companionColumn),
     });
+  };
+
+  const live = new Map<string, FieldDefinition>();
+  for (const definition of customDefinitions) {
+    const key = definition.key;
+    const kind = valueKindOf(definition.field_type);
+    const pinned = catalog?.has(key) ?? false;
+    if (!pinned && (catalog || !isActive(definition))) {
+      // Values of deactivated fields (or of fields the catalog does not know) may still come
+      // with v1 records but have no column.
+      inactiveV1Keys.push(key, ...v1CompanionSuffixes(kind).map((suffix) => key + suffix));
+      if (catalog && isActive(definition)) unknown.push({ key, name: String(definition.name) });
+      continue;
+    }
+    live.set(key, definition);
+    if (catalog) continue;
+    const companionSuffix = COMPANION_SUFFIX[kind];
+    const column =
+      naming === 'key'
+        ? key
+        : chooseColumnName(
+            snakeCaseFieldName(definition.name) || `custom_${key}`,
+            key,
+            companionSuffix,
+            taken,
+          );
+    const companionColumn = companionSuffix === '' ? '' : column + companionSuffix;
+    taken.add(column);
+    properties[column] = mainColumnSchema(kind, fieldDescription(definition), key);
+    if (companionColumn !== '') {
+      taken.add(companionColumn);
+      properties[companionColumn] = companionColumnSchema(kind, definition.name, key);
+    }
+    plan(definition, kind, column, companionColumn);
+  }
+
+  for (const [key, pin] of catalog ?? []) {
+    const definition = live.get(key);
+    const part = pin.companion?.schema[FIELD_PART_KEYWORD];
+    const kind = definition
+      ? valueKindOf(definition.field_type)
+      : (KIND_OF_PART[typeof part === 'string' ? part : ''] ?? 'string');
+    if (!definition) missing.push({ key, column: pin.column });
+    // A companion is written only where the catalog has one (a field whose type changed since
+    // discover does not grow a column the destination does not expect).
+    const companion = COMPANION_SUFFIX[kind] !== '' ? (pin.companion?.column ?? '') : '';
+    properties[pin.column] = pin.schema;
+    if (companion !== '') properties[companion] = pin.companion!.schema;
+    plan(
+      definition ?? { key, name: pin.column, field_type: 'varchar' },
+      kind,
+      pin.column,
+      companion,
+    );
   }
 
   return {
     properties,
     columns,
+    missing,
+    unknown,
     applyV2: compileApplier(fields, [], 'v2') ?? interpretedApplyV2(fields),
     applyV1:
       compileApplier(fields, inactiveV1Keys, 'v1') ?? interpretedApplyV1(fields, inactiveV1Keys),
   };
+}
+
+/** Older fields first: Pipedrive's ids grow with creation. */
+function fieldAge(definition: FieldDefinition): number {
+  const id = Number(definition.id);
+  return Number.isFinite(id) ? id : Number.MAX_SAFE_INTEGER;
 }
 
 type Applier = (

@@ -10,6 +10,8 @@ export class ConnectorError extends Error {
     message: string,
     readonly failureType: FailureType,
     readonly internalMessage?: string,
+    /** The HTTP status Pipedrive answered, when the error is an answer. */
+    readonly status?: number,
   ) {
     super(message);
     this.name = new.target.name;
@@ -18,8 +20,8 @@ export class ConnectorError extends Error {
 
 /** Bad config, catalog, token or permission: the user must change something. */
 export class ConfigError extends ConnectorError {
-  constructor(message: string, internalMessage?: string) {
-    super(message, 'config_error', internalMessage);
+  constructor(message: string, internalMessage?: string, status?: number) {
+    super(message, 'config_error', internalMessage, status);
   }
 }
 
@@ -37,9 +39,9 @@ export class PermissionError extends ConfigError {}
 export class ResourceGoneError extends ConnectorError {
   constructor(
     message: string,
-    readonly status: number,
+    override readonly status: number,
   ) {
-    super(message, 'transient_error');
+    super(message, 'transient_error', undefined, status);
   }
 }
 
@@ -53,6 +55,13 @@ export class DailyBudgetExhaustedError extends TransientError {
     readonly resetsAt?: Date,
   ) {
     super(message);
+  }
+}
+
+/** A request of a stream that already stopped; never reported (the stop itself is). */
+export class CancelledError extends ConnectorError {
+  constructor(message: string) {
+    super(message, 'transient_error');
   }
 }
 

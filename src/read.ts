@@ -1,4 +1,4 @@
-import { parseRfc3339, type PipedriveConfig } from './config';
+import type { PipedriveConfig } from './config';
 import {
   ConnectorError,
   DailyBudgetExhaustedError,
@@ -7,101 +7,84 @@ import {
   isSyncFatal,
 } from './errors';
 import type { PipedriveClient } from './pipedrive/client';
-import { type ConfiguredStream } from './protocol/input';
+import { type ConfiguredStream, validStreamState } from './protocol/input';
 import type { ProtocolWriter } from './protocol/output';
 import {
-  ChildStream,
+  apiTime,
+  ArrayChildStream,
+  type JsonSchema,
+  maxOf,
+  type PassPage,
+  type PassSpec,
   type PipedriveStream,
+  RootStream,
   type Row,
-  type StreamPage,
   type StreamState,
+  type SyncModeName,
+  UPDATE_TIME,
 } from './streams/base';
+import { DEAL_IDS_PER_CALL } from './streams/deals';
+import {
+  changedParents,
+  FANNED_OUT,
+  FanOutMemory,
+  FanOutStream,
+  LISTING_SAFETY_MARGIN_MS,
+  listingProves,
+} from './streams/fanout';
+import { ProgressSequence } from './streams/progress';
+import { readPass } from './streams/readers';
 
+/** A selected stream in this run: its mode, states, counts. */
 interface Member {
   stream: PipedriveStream;
-  syncMode: 'full_refresh' | 'incremental';
+  syncMode: SyncModeName;
+  /** The state as it advances (positions, fan-out memory). */
   state: StreamState;
-  /** The state this run started from (child streams filter their fan-out by it). */
+  /** The state this run started from. */
   startState: StreamState;
+  catalogSchema?: JsonSchema;
+  /** Fan-out children: per pass, the parent versions whose children were read. */
+  memory?: Map<string, FanOutMemory>;
+  /** Per pass: the earliest update_time of parent rows this member needs (incremental). */
+  since: Map<string, string | undefined>;
   records: number;
+  checkpoints: number;
   /** Set when this (child) stream failed while the rest of its group read on. */
   failure?: unknown;
+  /** Why fan-out calls were made beyond "changed since the saved position" (summary). */
+  extraCalls: { deleted: number; late: number; sameSecond: number };
+  done: boolean;
 }
 
 /** The streams that one API pass feeds: a root stream and its selected children. */
 interface Group {
-  root: PipedriveStream;
+  root: RootStream;
   members: Member[];
+  mode: SyncModeName;
+  progress: Map<string, ProgressSequence>;
+  stopped: boolean;
+  startedAt: number;
+  /** A root that is optional for the account (an add-on) and answered "not available". */
+  unavailable?: string;
 }
 
 export interface ReadResult {
   failed: boolean;
 }
 
-/** Drops state keys that are not valid positions, with a warning, so the stream starts from start_date. */
-function validState(
-  stream: PipedriveStream,
-  raw: Record<string, unknown> | undefined,
-  warn: (message: string) => void,
-): StreamState {
-  if (!raw || !stream.isIncremental) return {};
-  const state: StreamState = {};
-  for (const key of stream.stateKeys) {
-    const value = raw[key];
-    if (value === undefined || value === null) continue;
-    if (typeof value === 'string' && parseRfc3339(value)) {
-      state[key] = value;
-    } else {
-      warn(
-        `State of stream "${stream.name}" has ${key}=${JSON.stringify(value)}, which is not an RFC 3339 date-time: the stream starts from start_date instead.`,
-      );
-    }
-  }
-  const keys = Object.keys(raw);
-  if (keys.length > 0 && stream.stateKeys.every((key) => raw[key] === undefined)) {
-    // E.g. the state of an older connector version.
-    warn(
-      `State of stream "${stream.name}" has no known position (expected ${stream.stateKeys.join(' or ')}, got ${keys.join(', ')}): the stream starts from start_date instead.`,
-    );
-  }
-  return state;
-}
-
-/** Per key, the earliest position among members (a missing key means "from the start"). */
-function earliestPosition(members: Member[], keys: string[]): StreamState {
-  const result: StreamState = {};
-  for (const key of keys) {
-    let earliest: string | undefined;
-    let anyMissing = false;
-    for (const member of members) {
-      const value = member.state[key];
-      if (typeof value !== 'string') anyMissing = true;
-      else if (!earliest || value < earliest) earliest = value;
-    }
-    if (!anyMissing && earliest) result[key] = earliest;
-  }
-  return result;
-}
-
-function advance(state: StreamState, position: StreamState | undefined): StreamState {
-  if (!position) return state;
-  const next = { ...state };
-  for (const [key, value] of Object.entries(position)) {
-    const current = next[key];
-    // null clears a key (e.g. a listing time that no longer describes the position).
-    if (value === null) delete next[key];
-    else if (typeof value === 'string' && (typeof current !== 'string' || value > current)) {
-      next[key] = value;
-    }
-  }
-  return next;
-}
+/** How often a long sync says where it is. */
+const PROGRESS_INTERVAL_MS = Number(process.env.PIPEDRIVE_PROGRESS_INTERVAL_MS) || 30_000;
+/** At most this many parents per checkpoint (one deal-products call). */
+const MAX_PARENTS_PER_SLICE = DEAL_IDS_PER_CALL;
 
 /**
- * Reads the configured streams and owns what goes out: STARTED/RUNNING/COMPLETE
- * or INCOMPLETE per stream, records, a STREAM state after every page, and a
- * TRACE ERROR per failure. A failure in one stream does not stop the others,
- * except when the whole account is out of reach (daily budget, token, billing).
+ * Reads the configured streams and owns what goes out: STARTED/RUNNING/COMPLETE or INCOMPLETE
+ * per stream, records, a STREAM state whenever a stream's finished work grows, and a TRACE
+ * ERROR per failure. Stream groups (a root and its selected children) run concurrently; every
+ * request passes the client's one gate and rate limiter, so the sync fills Pipedrive's burst
+ * limit without exceeding it. A failure in one stream does not stop the others, except when the
+ * whole account is out of reach (daily budget or its reserve, token, billing).
  */
 export async function readStreams(
   config: PipedriveConfig,
@@ -111,217 +94,549 @@ export async function readStreams(
   inputState: Map<string, Record<string, unknown>>,
   writer: ProtocolWriter,
 ): Promise<ReadResult> {
-  const warn = (message: string): void => writer.log('WARN', message);
-  const byName = new Map(streams.map((stream) => [stream.name, stream]));
-  const groups: Group[] = [];
-  const groupByRoot = new Map<string, Group>();
-  // Roots in the connector's order, members in the connector's order.
-  const selected = new Map(configured.map((entry) => [entry.name, entry]));
-  for (const stream of streams) {
-    const entry = selected.get(stream.name);
-    if (!entry) continue;
-    const root = stream.parentName ? byName.get(stream.parentName) : stream;
-    if (!root) throw new Error(`Stream ${stream.name} has an unknown parent ${stream.parentName}`);
-    let group = groupByRoot.get(root.name);
-    if (!group) {
-      group = { root, members: [] };
-      groupByRoot.set(root.name, group);
-      groups.push(group);
+  return new SyncRun(config, client, writer).run(streams, configured, inputState);
+}
+
+class SyncRun {
+  private readonly groups: Group[] = [];
+  private fatal?: ConnectorError;
+  private failed = false;
+  private readonly startedAt = Date.now();
+  /** Pipedrive's clock at the start (for window splits): a lower bound, else ours. */
+  private nowMs = Date.now();
+
+  constructor(
+    private readonly config: PipedriveConfig,
+    private readonly client: PipedriveClient,
+    private readonly writer: ProtocolWriter,
+  ) {}
+
+  async run(
+    streams: PipedriveStream[],
+    configured: ConfiguredStream[],
+    inputState: Map<string, Record<string, unknown>>,
+  ): Promise<ReadResult> {
+    this.buildGroups(streams, configured, inputState);
+    for (const name of inputState.keys()) {
+      if (!configured.some((entry) => entry.name === name)) {
+        this.writer.log(
+          'INFO',
+          `State for stream "${name}" is kept aside: the stream is not in the catalog.`,
+        );
+      }
     }
-    const state = validState(stream, inputState.get(stream.name), warn);
-    group.members.push({
-      stream,
-      syncMode: entry.syncMode,
-      state,
-      startState: entry.syncMode === 'incremental' ? state : {},
-      records: 0,
-    });
+    this.nowMs = this.client.serverTimeLowerBound(Date.now()) ?? Date.now();
+    const timer = setInterval(() => this.logProgress(), PROGRESS_INTERVAL_MS);
+    timer.unref();
+    try {
+      await Promise.all(this.prioritised().map((group) => this.runGroup(group)));
+    } finally {
+      clearInterval(timer);
+    }
+    if (this.fatal) await this.writer.error(this.fatal.message, this.fatal.failureType);
+    this.logSyncStats();
+    await this.writer.flush();
+    return { failed: this.failed };
   }
-  for (const name of inputState.keys()) {
-    if (!selected.has(name)) {
-      writer.log(
+
+  private buildGroups(
+    streams: PipedriveStream[],
+    configured: ConfiguredStream[],
+    inputState: Map<string, Record<string, unknown>>,
+  ): void {
+    const byName = new Map(streams.map((stream) => [stream.name, stream]));
+    const selected = new Map(configured.map((entry) => [entry.name, entry]));
+    const groupByRoot = new Map<string, Group>();
+    const warn = (message: string): void => this.writer.log('WARN', message);
+    const info = (message: string): void => this.writer.log('INFO', message);
+    // Roots in the connector's order, members in the connector's order.
+    for (const stream of streams) {
+      const entry = selected.get(stream.name);
+      if (!entry) continue;
+      const root = stream.parentName ? byName.get(stream.parentName) : stream;
+      if (!(root instanceof RootStream)) {
+        throw new Error(`Stream ${stream.name} has an unknown parent ${String(stream.parentName)}`);
+      }
+      let group = groupByRoot.get(root.name);
+      if (!group) {
+        group = {
+          root,
+          members: [],
+          mode: 'incremental',
+          progress: new Map(),
+          stopped: false,
+          startedAt: 0,
+        };
+        groupByRoot.set(root.name, group);
+        this.groups.push(group);
+      }
+      const incremental = entry.syncMode === 'incremental';
+      const state = incremental
+        ? validStreamState(stream, inputState.get(stream.name), { warn, info })
+        : {};
+      group.members.push({
+        stream,
+        syncMode: entry.syncMode,
+        state,
+        startState: state,
+        catalogSchema: entry.jsonSchema,
+        memory:
+          stream instanceof FanOutStream && incremental
+            ? decodeMemory(stream.positionKeys, state[FANNED_OUT])
+            : undefined,
+        since: new Map(),
+        records: 0,
+        checkpoints: 0,
+        extraCalls: { deleted: 0, late: 0, sameSecond: 0 },
+        done: false,
+      });
+    }
+  }
+
+  /**
+   * Groups that did not finish their last pass, or never ran, go first: when the daily budget
+   * runs out, the next sync does not spend the new budget on the same group again.
+   */
+  private prioritised(): Group[] {
+    const unfinished = (group: Group): boolean =>
+      group.members.some(
+        (member) =>
+          member.syncMode === 'incremental' &&
+          (Object.keys(member.startState).length === 0 ||
+            Object.keys(member.startState).some((key) => key === 'flow_since')),
+      );
+    return [...this.groups].sort((a, b) => Number(unfinished(b)) - Number(unfinished(a)));
+  }
+
+  // ---- one group --------------------------------------------------------------------------
+
+  private async runGroup(group: Group): Promise<void> {
+    const { root, members } = group;
+    group.startedAt = Date.now();
+    for (const member of members) await this.writer.streamStatus(member.stream.name, 'STARTED');
+    if (this.fatal) return this.abandon(group);
+    for (const member of members) await this.writer.streamStatus(member.stream.name, 'RUNNING');
+    try {
+      const rootMember = members.find((member) => member.stream === root);
+      await root.prepare(rootMember?.catalogSchema);
+      for (const member of members) await member.stream.prepare(member.catalogSchema);
+      this.plan(group);
+      await this.readPasses(group);
+    } catch (error) {
+      if (this.isUnavailable(root, error)) {
+        group.unavailable = `${root.declaration.optional!.missing} (${errorMessage(error)})`;
+      } else {
+        group.stopped = true;
+        await this.groupFailed(group, error);
+        return;
+      }
+    }
+    if (group.unavailable) {
+      root.log(
+        'WARN',
+        `${group.unavailable} not available to this account or token: ${members.map((m) => m.stream.name).join(', ')} complete empty.`,
+      );
+    }
+    for (const member of members) {
+      if (member.failure) continue;
+      await this.writer.state(member.stream.name, this.checkpoint(member, true));
+      member.checkpoints++;
+      await this.writer.streamStatus(member.stream.name, 'COMPLETE');
+      member.done = true;
+      this.logMemberEnd(group, member);
+    }
+  }
+
+  /** Decides the group's pass mode and, per member and pass, where its rows start. */
+  private plan(group: Group): void {
+    const { root, members } = group;
+    // One pass feeds every member: it must bring every row a full-refresh member needs.
+    group.mode = members.every((member) => member.syncMode === 'incremental')
+      ? 'incremental'
+      : 'full_refresh';
+    for (const member of members) {
+      for (const pass of root.passes) {
+        member.since.set(pass.key, this.memberSince(root, member, pass.key));
+      }
+    }
+  }
+
+  /** The earliest parent update_time this member needs from one pass. */
+  private memberSince(root: RootStream, member: Member, passKey: string): string | undefined {
+    if (member.syncMode !== 'incremental') return undefined;
+    const floor = this.config.start_date;
+    const saved = member.startState[passKey];
+    if (typeof saved !== 'string') return floor;
+    // Fan-out children look back at least past the listing safety margin: versions a listing
+    // could not prove complete are listed (and read) again.
+    const lookback =
+      member.stream instanceof FanOutStream
+        ? Math.max(root.lookbackMs, LISTING_SAFETY_MARGIN_MS + 1000)
+        : root.lookbackMs;
+    const since = apiTime(saved, lookback);
+    return floor && since && floor > since ? floor : since;
+  }
+
+  private async readPasses(group: Group): Promise<void> {
+    const { root } = group;
+    const read = root.declaration.read ?? readPass;
+    const outcomes = await Promise.allSettled(
+      root.passes.map((pass) => {
+        const progress = new ProgressSequence();
+        group.progress.set(pass.key, progress);
+        const since = group.mode === 'incremental' ? this.passSince(group, pass.key) : undefined;
+        return read(root, pass, {
+          mode: group.mode,
+          since,
+          progress,
+          nowMs: this.nowMs,
+          stopped: () => group.stopped || this.fatal !== undefined,
+          onPage: (page) => this.handlePage(group, pass, page),
+        });
+      }),
+    );
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+    if (this.fatal && !group.unavailable) throw this.fatal;
+  }
+
+  /** The pass starts at the earliest row any member needs (undefined: from the beginning). */
+  private passSince(group: Group, passKey: string): string | undefined {
+    let earliest: string | undefined;
+    for (const member of group.members) {
+      const since = member.since.get(passKey);
+      if (since === undefined) return undefined;
+      if (!earliest || since < earliest) earliest = since;
+    }
+    return earliest;
+  }
+
+  private async handlePage(group: Group, pass: PassSpec, page: PassPage): Promise<void> {
+    const { rows } = page;
+    let index = 0;
+    while (index < rows.length) {
+      if (group.stopped || this.fatal) return;
+      const size = this.sliceSize(group);
+      const slice =
+        size >= rows.length - index ? rows.slice(index) : rows.slice(index, index + size);
+      index += slice.length;
+      // Reserve the slice's place in the pass order before its (concurrent) work.
+      const leaf = page.node.leaf();
+      await this.processSlice(group, pass, slice, page);
+      leaf.finish(page.positioned ? maxOf(slice, UPDATE_TIME) : undefined);
+      if (index < rows.length) await this.checkpointGroup(group, pass);
+    }
+    page.node.close();
+    await this.checkpointGroup(group, pass);
+  }
+
+  /**
+   * Parents per checkpoint. A page is one checkpoint unless its rows fan out into costly
+   * per-parent calls: then at most 100 (one deal-products call), and fewer when Pipedrive
+   * reports little budget left, down to one parent, so that a starved sync still saves progress.
+   */
+  private sliceSize(group: Group): number {
+    const fanOut = group.members.filter(
+      (member) => member.stream instanceof FanOutStream && !member.failure,
+    );
+    if (fanOut.length === 0) return Infinity;
+    const perParent = fanOut.reduce(
+      (sum, member) => sum + (member.stream as FanOutStream).tokensPerParent,
+      0,
+    );
+    const spendable = this.client.spendableTokens;
+    if (spendable === undefined) return MAX_PARENTS_PER_SLICE;
+    // Leave room for a few checkpoints in what is left.
+    const size = Math.floor(spendable / (perParent * 4));
+    return Math.max(1, Math.min(MAX_PARENTS_PER_SLICE, size));
+  }
+
+  private async processSlice(
+    group: Group,
+    pass: PassSpec,
+    slice: Row[],
+    page: PassPage,
+  ): Promise<void> {
+    const fanOuts: Promise<void>[] = [];
+    for (const member of group.members) {
+      if (member.failure) continue;
+      const rows = rowsSince(slice, member.since.get(pass.key));
+      const stream = member.stream;
+      if (stream === group.root) {
+        await this.emit(member, rows);
+      } else if (stream instanceof ArrayChildStream) {
+        await this.emit(member, stream.deriveRows(rows));
+      } else if (stream instanceof FanOutStream) {
+        fanOuts.push(this.fanOut(group, member, stream, pass, rows, page));
+      }
+    }
+    await Promise.all(fanOuts);
+  }
+
+  private async fanOut(
+    group: Group,
+    member: Member,
+    stream: FanOutStream,
+    pass: PassSpec,
+    parents: Row[],
+    page: PassPage,
+  ): Promise<void> {
+    const memory = member.memory?.get(pass.key);
+    const targets = memory
+      ? changedParents(parents, {
+          mode: member.syncMode,
+          since: member.since.get(pass.key),
+          memory,
+        })
+      : parents;
+    if (targets.length === 0) return;
+    this.countExtraCalls(member, pass, targets);
+    try {
+      const rows = await stream.fetch(targets, {
+        startState: member.startState,
+        mode: member.syncMode,
+        passKey: pass.key,
+        stopped: () => member.failure !== undefined || group.stopped || this.fatal !== undefined,
+      });
+      // A slice cut short (this member failed in another slice, or the sync stopped) is not
+      // emitted nor remembered: its parents are read again by the next run.
+      if (member.failure !== undefined || group.stopped || this.fatal !== undefined) return;
+      await this.emit(member, rows);
+    } catch (error) {
+      // Another slice of this member failed first: that failure is the one reported.
+      if (member.failure !== undefined) return;
+      // A child's own endpoint failing (permission, outage) stops that child only; the parent
+      // and its other children read on.
+      if (this.isUnavailable(stream, error)) {
+        stream.log(
+          'WARN',
+          `${stream.declaration.optional!.missing} (${errorMessage(error)}) not available to this account or token: ${stream.name} completes empty.`,
+        );
+      } else {
+        if (isSyncFatal(error)) throw error;
+        member.failure = error;
+        this.client.cancelScope(stream.name);
+        await this.reportFailure(error, [member]);
+        this.logMemberEnd(group, member);
+      }
+      return;
+    }
+    if (memory) {
+      for (const parent of targets) {
+        const version = parent[UPDATE_TIME];
+        if (typeof version === 'string' && listingProves(version, page.listedAfterMs)) {
+          memory.remember(parent.id, version);
+        }
+      }
+    }
+  }
+
+  /** Counts the fan-out calls the look-back and deletion rules add (for the summary). */
+  private countExtraCalls(member: Member, pass: PassSpec, targets: Row[]): void {
+    const saved = member.startState[pass.key];
+    if (member.syncMode !== 'incremental' || typeof saved !== 'string') return;
+    const margin = apiTime(saved, LISTING_SAFETY_MARGIN_MS + 1000) ?? saved;
+    for (const parent of targets) {
+      const version = parent[UPDATE_TIME];
+      if (parent.is_deleted === true) member.extraCalls.deleted++;
+      else if (typeof version !== 'string' || version > saved) continue;
+      else if (version < margin) member.extraCalls.late++;
+      else member.extraCalls.sameSecond++;
+    }
+  }
+
+  private async emit(member: Member, rows: Row[]): Promise<void> {
+    const name = member.stream.name;
+    for (const row of rows) await this.writer.record(name, row);
+    member.records += rows.length;
+  }
+
+  /** Emits a STATE for every incremental member whose finished work grew. */
+  private async checkpointGroup(group: Group, pass: PassSpec): Promise<void> {
+    const position = group.progress.get(pass.key)?.position;
+    if (!position) return;
+    for (const member of group.members) {
+      if (member.failure || member.syncMode !== 'incremental') continue;
+      const current = member.state[pass.key];
+      if (typeof current === 'string' && current >= position) continue;
+      member.state = { ...member.state, [pass.key]: position };
+      await this.writer.state(member.stream.name, this.checkpoint(member, false));
+      member.checkpoints++;
+    }
+  }
+
+  /** The state to emit for a member: its positions and memory (incremental) or nothing. */
+  private checkpoint(member: Member, finished: boolean): StreamState {
+    if (member.syncMode !== 'incremental') return {};
+    const state: StreamState = {};
+    for (const key of member.stream.positionKeys) {
+      if (typeof member.state[key] === 'string') state[key] = member.state[key];
+    }
+    if (member.memory) {
+      // Versions before the next run's look-back are never listed again.
+      const root = this.groups.find((group) => group.members.includes(member))?.root;
+      const lookback = Math.max(root?.lookbackMs ?? 0, LISTING_SAFETY_MARGIN_MS + 1000);
+      const encoded: Record<string, string> = {};
+      for (const [key, memory] of member.memory) {
+        const position = member.state[key];
+        if (typeof position === 'string') memory.prune(apiTime(position, lookback));
+        if (memory.size > 0) encoded[key] = memory.encode();
+      }
+      if (Object.keys(encoded).length > 0) state[FANNED_OUT] = encoded;
+    }
+    return member.stream.checkpointState(state, member.startState, finished);
+  }
+
+  private isUnavailable(stream: PipedriveStream, error: unknown): boolean {
+    const optional = stream.declaration.optional;
+    return (
+      optional !== undefined &&
+      error instanceof ConnectorError &&
+      error.status !== undefined &&
+      optional.statuses.includes(error.status)
+    );
+  }
+
+  /** The group stopped: its unfinished members keep what they saved; fatal errors stop all. */
+  private async groupFailed(group: Group, error: unknown): Promise<void> {
+    this.failed = true;
+    for (const member of group.members) this.client.cancelScope(member.stream.name);
+    if (isSyncFatal(error)) this.fatal ??= error as ConnectorError;
+    const unfinished = group.members.filter((member) => !member.failure && !member.done);
+    await this.reportFailure(error, unfinished);
+    for (const member of unfinished) this.logMemberEnd(group, member, error);
+  }
+
+  /** A group that never started because the sync stopped first. */
+  private async abandon(group: Group): Promise<void> {
+    for (const member of group.members) {
+      // Never started: the saved state goes back unchanged.
+      await this.writer.state(member.stream.name, this.checkpoint(member, false));
+      await this.writer.streamStatus(member.stream.name, 'INCOMPLETE', quotaReset(this.fatal));
+    }
+  }
+
+  private async reportFailure(error: unknown, members: Member[]): Promise<void> {
+    this.failed = true;
+    const failureType: FailureType =
+      error instanceof ConnectorError ? error.failureType : 'system_error';
+    const isBug = !(error instanceof ConnectorError);
+    for (const member of members) {
+      member.failure ??= error;
+      const name = member.stream.name;
+      // The latest state keeps what was read; the next sync resumes from it.
+      await this.writer.state(name, this.checkpoint(member, false));
+      member.checkpoints++;
+      if (!isSyncFatal(error)) {
+        await this.writer.error(
+          isBug
+            ? `Stream ${name} failed because of a connector bug: ${errorMessage(error)}`
+            : `Stream ${name}: ${errorMessage(error)}`,
+          failureType,
+          { stream: name, stackTrace: isBug && error instanceof Error ? error.stack : undefined },
+        );
+      }
+      await this.writer.streamStatus(name, 'INCOMPLETE', quotaReset(error));
+    }
+  }
+
+  // ---- logs -------------------------------------------------------------------------------
+
+  private logMemberEnd(group: Group, member: Member, error: unknown = member.failure): void {
+    const stream = member.stream;
+    const seconds = ((Date.now() - group.startedAt) / 1000).toFixed(1);
+    const stats = this.client.stats.forScope(stream.name);
+    const cost = `${stats.requests} requests, ${stats.tokens} API tokens`;
+    const extra = member.extraCalls;
+    const extras = [
+      extra.deleted > 0 ? `${extra.deleted} for deleted parents` : '',
+      extra.late > 0 ? `${extra.late} for parents that appeared late inside the look-back` : '',
+      extra.sameSecond > 0
+        ? `${extra.sameSecond} for parents whose last listing could not prove their second complete`
+        : '',
+    ].filter(Boolean);
+    const fanOutNote =
+      extras.length > 0 && stream instanceof FanOutStream
+        ? ` Beyond changed parents: ${extras.join(', ')} (about ${Math.round((extra.deleted + extra.late + extra.sameSecond) * stream.tokensPerParent)} API tokens).`
+        : '';
+    if (stream.rowsWithoutKey > 0) {
+      stream.log(
+        'WARN',
+        `${stream.rowsWithoutKey} row(s) without their primary key (${String(stream.primaryKey)}) were left out.`,
+      );
+    }
+    if (error === undefined) {
+      this.writer.log(
         'INFO',
-        `State for stream "${name}" is kept aside: the stream is not in the catalog.`,
+        `Finished ${stream.name} in ${seconds} s: ${member.records} records, ${member.checkpoints} checkpoints; ${cost}.${fanOutNote}`,
+      );
+    } else {
+      this.writer.log(
+        'WARN',
+        `Stream ${stream.name} failed after ${seconds} s (${errorMessage(error)}); before that it read ${member.records} records and saved ${member.checkpoints} checkpoints, which the next sync resumes from; ${cost}.${fanOutNote}`,
       );
     }
   }
 
-  let failed = false;
-  let fatal: ConnectorError | undefined;
-  const started = Date.now();
-  for (const group of groups) {
-    if (fatal) {
-      for (const member of group.members) {
-        // Never started: the saved state goes back unchanged.
-        await writer.state(
-          member.stream.name,
-          member.syncMode === 'incremental' ? member.state : {},
-        );
-        await writer.streamStatus(member.stream.name, 'INCOMPLETE', quotaReset(fatal));
-      }
-      continue;
-    }
-    const outcome = await readGroup(group, client, writer);
-    if (outcome) {
-      failed = true;
-      if (isSyncFatal(outcome)) fatal = outcome as ConnectorError;
-    }
+  private logProgress(): void {
+    const active = this.groups.flatMap((group) =>
+      group.members.filter((member) => !member.done && !member.failure && group.startedAt > 0),
+    );
+    if (active.length === 0) return;
+    const streams = active
+      .map((member) => {
+        const stats = this.client.stats.forScope(member.stream.name);
+        return `${member.stream.name} ${member.records} records/${member.checkpoints} checkpoints/${stats.requests} requests/${stats.tokens} tokens`;
+      })
+      .join('; ');
+    const budget = this.client.dailyBudget;
+    const left = budget
+      ? ` Daily budget left: ${budget.remaining}${budget.limit ? ` of ${budget.limit}` : ''} tokens.`
+      : '';
+    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(0);
+    this.writer.log(
+      'INFO',
+      `Progress after ${seconds} s: ${streams}. In all ${this.client.stats.requests} requests, ${this.client.stats.tokens} API tokens, ${this.client.gate.inFlight} in flight.${left}`,
+    );
   }
-  if (fatal) {
-    await writer.error(fatal.message, fatal.failureType);
+
+  private logSyncStats(): void {
+    const stats = this.client.stats;
+    const endpoints = [...stats.byEndpoint.entries()]
+      .sort((a, b) => b[1].tokens - a[1].tokens)
+      .map(([endpoint, s]) => `${endpoint}: ${s.requests} req/${s.tokens} tokens`)
+      .join('; ');
+    const budget = this.client.dailyBudget;
+    const left = budget ? ` Daily budget left: ${budget.remaining} tokens.` : '';
+    this.writer.log(
+      'INFO',
+      `Sync used ${stats.requests} requests and ${stats.tokens} API tokens in ${((Date.now() - this.startedAt) / 1000).toFixed(1)} s (${stats.retries} retries, ${stats.responses429} rate-limited, at most ${stats.maxInFlight} in flight).${left} By endpoint: ${endpoints || 'none'}.`,
+    );
   }
-  logSyncStats(client, writer, started);
-  await writer.flush();
-  return { failed };
 }
 
-/** The state to emit for a member: its position (incremental) or nothing (full refresh). */
-function checkpoint(member: Member, finished: boolean): StreamState {
-  if (member.syncMode !== 'incremental') return {};
-  return member.stream.checkpointState(member.state, member.startState, finished);
+/** The fan-out memory of a state (`{<pass key>: <encoded>}`); unreadable parts are empty. */
+function decodeMemory(passKeys: string[], encoded: unknown): Map<string, FanOutMemory> {
+  const byPass = encoded && typeof encoded === 'object' ? (encoded as Record<string, unknown>) : {};
+  return new Map(passKeys.map((key) => [key, FanOutMemory.decode(byPass[key])]));
+}
+
+/** Rows whose update_time is at or after `since` (rows without one are kept). */
+function rowsSince(rows: Row[], since: string | undefined): Row[] {
+  if (!since) return rows;
+  let index = 0;
+  while (index < rows.length) {
+    const time = rows[index][UPDATE_TIME];
+    if (typeof time === 'string' && time < since) break;
+    index++;
+  }
+  if (index === rows.length) return rows;
+  return rows.filter((row) => {
+    const time = row[UPDATE_TIME];
+    return typeof time !== 'string' || time >= since;
+  });
 }
 
 function quotaReset(error: unknown): Date | undefined {
   return error instanceof DailyBudgetExhaustedError ? error.resetsAt : undefined;
-}
-
-/** Reads one group; returns the error that stopped it, if any. */
-async function readGroup(
-  group: Group,
-  client: PipedriveClient,
-  writer: ProtocolWriter,
-): Promise<unknown> {
-  const { root, members } = group;
-  const begun = Date.now();
-  for (const member of members) await writer.streamStatus(member.stream.name, 'STARTED');
-  for (const member of members) await writer.streamStatus(member.stream.name, 'RUNNING');
-  const incremental = members.every((member) => member.syncMode === 'incremental');
-  try {
-    await root.prepare();
-    for (const member of members) await member.stream.prepare();
-    const start = incremental ? earliestPosition(members, root.stateKeys) : undefined;
-    const pages = root.readPages({
-      syncMode: incremental ? 'incremental' : 'full_refresh',
-      state: start,
-    });
-    for await (const page of pages) {
-      await emitPage(page, members, root, writer);
-      if (incremental) {
-        for (const member of members) {
-          if (member.failure) continue;
-          member.state = advance(member.state, page.position);
-          await writer.state(member.stream.name, checkpoint(member, false));
-        }
-      }
-      if (members.every((member) => member.failure)) break;
-    }
-  } catch (error) {
-    await reportFailure(
-      error,
-      members.filter((member) => !member.failure),
-      writer,
-    );
-    logGroupStats(group, client, writer, begun);
-    return error;
-  }
-  for (const member of members) {
-    if (member.failure) continue;
-    await writer.state(member.stream.name, checkpoint(member, true));
-    await writer.streamStatus(member.stream.name, 'COMPLETE');
-  }
-  logGroupStats(group, client, writer, begun);
-  return members.find((member) => member.failure)?.failure;
-}
-
-async function emitPage(
-  page: StreamPage,
-  members: Member[],
-  root: PipedriveStream,
-  writer: ProtocolWriter,
-): Promise<void> {
-  for (const member of members) {
-    let rows: Row[];
-    if (member.stream === root) {
-      rows = page.records;
-    } else if (member.stream instanceof ChildStream) {
-      if (member.failure) continue;
-      try {
-        rows = await member.stream.deriveRows(page.records, member.startState);
-      } catch (error) {
-        // A child's own endpoint failing (permission, outage) stops that child only;
-        // the parent and its other children read on.
-        if (isSyncFatal(error)) throw error;
-        member.failure = error;
-        await reportFailure(error, [member], writer);
-        continue;
-      }
-    } else {
-      continue;
-    }
-    const name = member.stream.name;
-    for (const row of rows) await writer.record(name, row);
-    member.records += rows.length;
-  }
-}
-
-async function reportFailure(
-  error: unknown,
-  members: Member[],
-  writer: ProtocolWriter,
-): Promise<void> {
-  const failureType: FailureType =
-    error instanceof ConnectorError ? error.failureType : 'system_error';
-  const isBug = !(error instanceof ConnectorError);
-  for (const member of members) {
-    const name = member.stream.name;
-    // The latest state keeps what was read; the next sync resumes from it.
-    await writer.state(name, checkpoint(member, false));
-    if (!isSyncFatal(error)) {
-      await writer.error(
-        isBug
-          ? `Stream ${name} failed because of a connector bug: ${errorMessage(error)}`
-          : `Stream ${name}: ${errorMessage(error)}`,
-        failureType,
-        {
-          stream: name,
-          stackTrace: isBug && error instanceof Error ? error.stack : undefined,
-        },
-      );
-    }
-    await writer.streamStatus(name, 'INCOMPLETE', quotaReset(error));
-  }
-}
-
-function logGroupStats(
-  group: Group,
-  client: PipedriveClient,
-  writer: ProtocolWriter,
-  begun: number,
-): void {
-  const seconds = ((Date.now() - begun) / 1000).toFixed(1);
-  const names = new Set([group.root.name, ...group.members.map((m) => m.stream.name)]);
-  let requests = 0;
-  let tokens = 0;
-  for (const name of names) {
-    const stats = client.stats.forScope(name);
-    requests += stats.requests;
-    tokens += stats.tokens;
-  }
-  const counts = group.members.map((m) => `${m.stream.name}=${m.records}`).join(', ');
-  writer.log(
-    'INFO',
-    `Finished ${[...names].join(' + ')} in ${seconds} s: records ${counts}; ${requests} requests, ${tokens} API tokens.`,
-  );
-}
-
-function logSyncStats(client: PipedriveClient, writer: ProtocolWriter, started: number): void {
-  const stats = client.stats;
-  const endpoints = [...stats.byEndpoint.entries()]
-    .sort((a, b) => b[1].tokens - a[1].tokens)
-    .map(([endpoint, s]) => `${endpoint}: ${s.requests} req/${s.tokens} tokens`)
-    .join('; ');
-  writer.log(
-    'INFO',
-    `Sync used ${stats.requests} requests and ${stats.tokens} API tokens in ${((Date.now() - started) / 1000).toFixed(1)} s (${stats.retries} retries, ${stats.responses429} rate-limited). By endpoint: ${endpoints || 'none'}.`,
-  );
 }

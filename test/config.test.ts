@@ -14,8 +14,14 @@ describe('parseConfig', () => {
       deals_lookback_hours: 24,
       notes_update_window_days: 0,
       max_requests_per_2_seconds: 20,
+      max_requests_explicit: false,
+      max_concurrent_requests: 64,
+      daily_token_reserve: 0,
       custom_field_names: 'name',
     });
+    expect(
+      parseConfig({ api_token: TOKEN, max_requests_per_2_seconds: 40 }, NOW).max_requests_explicit,
+    ).toBe(true);
   });
 
   test('normalises start_date to UTC seconds and trims strings', () => {
@@ -64,6 +70,11 @@ describe('parseConfig', () => {
     [
       { api_token: TOKEN, max_requests_per_2_seconds: 0 },
       /'max_requests_per_2_seconds' must be between 1/,
+    ],
+    [{ api_token: TOKEN, daily_token_reserve: -5 }, /'daily_token_reserve' must be between 0/],
+    [
+      { api_token: TOKEN, max_concurrent_requests: 0 },
+      /'max_concurrent_requests' must be between 1/,
     ],
     [
       { api_token: TOKEN, company_domain: 'acme.pipedrive.com' },

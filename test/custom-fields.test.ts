@@ -5,6 +5,7 @@ import {
   CustomFieldNaming,
   FieldDefinition,
   isCustomFieldKey,
+  pinnedColumns,
   planCustomFields,
   snakeCaseFieldName,
 } from '../src/custom-fields';
@@ -32,6 +33,8 @@ const ADDRESS_PARTS = [
 function newAjv(): Ajv {
   const ajv = new Ajv({ allowUnionTypes: true, allErrors: true });
   addFormats(ajv);
+  ajv.addKeyword('x-pipedrive-field-key');
+  ajv.addKeyword('x-pipedrive-field-part');
   return ajv;
 }
 
@@ -41,7 +44,7 @@ function withoutDescriptions(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value)
-      .filter(([name]) => name !== 'description')
+      .filter(([name]) => name !== 'description' && !name.startsWith('x-pipedrive-field-'))
       .map(([name, inner]) => [name, withoutDescriptions(inner)]),
   );
 }
@@ -1107,5 +1110,157 @@ describe('applier generation', () => {
     const out: Record<string, unknown> = {};
     expect(() => plan.applyV2({ [keyStartingWith('abcdef01')]: 'ok' }, out)).not.toThrow();
     expect(out).toEqual({ x_throw_new_error_injected: 'ok' });
+  });
+});
+
+describe('planCustomFields: stable columns', () => {
+  const standard = ['id', 'title'];
+  const regionA = keyStartingWith('aaaa1111');
+  const regionB = keyStartingWith('bbbb2222');
+  const budget = keyStartingWith('cccc3333');
+
+  it('the older field (lower id) keeps the plain name, whatever order Pipedrive lists them in', () => {
+    const older = field(regionB, 'Region', 'varchar', { id: 10 });
+    const newer = field(regionA, 'Region', 'varchar', { id: 20 });
+    for (const order of [
+      [older, newer],
+      [newer, older],
+    ]) {
+      expect(Object.fromEntries(planCustomFields(order, standard, 'name').columns)).toEqual({
+        [regionB]: 'region',
+        [regionA]: 'region_aaaa1111',
+      });
+    }
+  });
+
+  it('every column carries its field key, companions also their part', () => {
+    const plan = planCustomFields(
+      [field(budget, 'Budget', 'monetary', { id: 1 })],
+      standard,
+      'name',
+    );
+    expect(plan.properties.budget['x-pipedrive-field-key']).toBe(budget);
+    expect(plan.properties.budget_currency['x-pipedrive-field-key']).toBe(budget);
+    expect(plan.properties.budget_currency['x-pipedrive-field-part']).toBe('currency');
+    const pins = pinnedColumns({ properties: plan.properties });
+    expect([...pins.entries()]).toEqual([
+      [
+        budget,
+        {
+          column: 'budget',
+          schema: plan.properties.budget,
+          companion: { column: 'budget_currency', schema: plan.properties.budget_currency },
+        },
+      ],
+    ]);
+  });
+
+  it('reads the key from the description of catalogs discovered before the keyword existed', () => {
+    const { properties } = planCustomFields(
+      [field(budget, 'Budget', 'monetary')],
+      standard,
+      'name',
+    );
+    const old = JSON.parse(
+      JSON.stringify(properties, (name, value) =>
+        name.startsWith('x-pipedrive-field-') ? undefined : value,
+      ),
+    );
+    const pins = pinnedColumns({ properties: old });
+    expect(pins.get(budget)?.column).toBe('budget');
+    expect(pins.get(budget)?.companion?.column).toBe('budget_currency');
+  });
+
+  describe('with the configured catalog', () => {
+    const discovered = planCustomFields(
+      [
+        field(regionA, 'Region', 'varchar', { id: 1 }),
+        field(regionB, 'Region', 'varchar', { id: 2 }),
+        field(budget, 'Budget', 'monetary', { id: 3 }),
+      ],
+      standard,
+      'name',
+    );
+    const catalog = pinnedColumns({ properties: discovered.properties });
+
+    it('a field renamed in Pipedrive keeps its catalog column and values', () => {
+      const plan = planCustomFields(
+        [
+          field(regionA, 'Sales region', 'varchar', { id: 1 }),
+          field(regionB, 'Region', 'varchar', { id: 2 }),
+          field(budget, 'Money', 'monetary', { id: 3 }),
+        ],
+        standard,
+        'name',
+        catalog,
+      );
+      const row: Record<string, unknown> = {};
+      plan.applyV2(
+        { [regionA]: 'North', [regionB]: 'South', [budget]: { value: 5, currency: 'EUR' } },
+        row,
+      );
+      expect(row).toEqual({
+        region: 'North',
+        region_bbbb2222: 'South',
+        budget: 5,
+        budget_currency: 'EUR',
+      });
+      expect(Object.keys(plan.properties).sort()).toEqual(
+        Object.keys(discovered.properties).sort(),
+      );
+      expect(plan.unknown).toEqual([]);
+      expect(plan.missing).toEqual([]);
+    });
+
+    it('deactivating the field with the plain name never moves the other into its column', () => {
+      const plan = planCustomFields(
+        [
+          field(regionA, 'Region', 'varchar', { id: 1, active_flag: false }),
+          field(regionB, 'Region', 'varchar', { id: 2 }),
+          field(budget, 'Budget', 'monetary', { id: 3 }),
+        ],
+        standard,
+        'name',
+        catalog,
+      );
+      const row: Record<string, unknown> = {};
+      plan.applyV2({ [regionB]: 'South' }, row);
+      expect(row.region).toBeNull();
+      expect(row.region_bbbb2222).toBe('South');
+    });
+
+    it('a field the catalog does not know is not emitted; one Pipedrive dropped stays null', () => {
+      const extra = keyStartingWith('dddd4444');
+      const plan = planCustomFields(
+        [
+          field(regionA, 'Region', 'varchar', { id: 1 }),
+          field(budget, 'Budget', 'monetary', { id: 3 }),
+          field(extra, 'New field', 'varchar', { id: 4 }),
+        ],
+        standard,
+        'name',
+        catalog,
+      );
+      const row: Record<string, unknown> = {};
+      plan.applyV2({ [regionA]: 'North', [extra]: 'surprise' }, row);
+      expect(row).toEqual({
+        region: 'North',
+        region_bbbb2222: null,
+        budget: null,
+        budget_currency: null,
+      });
+      expect(plan.unknown).toEqual([{ key: extra, name: 'New field' }]);
+      expect(plan.missing).toEqual([{ key: regionB, column: 'region_bbbb2222' }]);
+      // v1 records: the unknown field's raw keys are removed, not emitted under the hash.
+      const lead: Record<string, unknown> = { id: 'x', [extra]: 'surprise', [regionA]: 'North' };
+      plan.applyV1(lead, lead);
+      expect(lead).toEqual({
+        id: 'x',
+        region: 'North',
+        region_bbbb2222: null,
+        budget: null,
+        budget_currency: null,
+      });
+    });
   });
 });

@@ -186,8 +186,10 @@ describe('bin/main end to end', () => {
       expect(errors).toHaveLength(1);
       expect(errors[0].failure_type).toBe('config_error');
       expect(errors[0].message).toMatch(/API token/);
+      // Both streams start at once; both end INCOMPLETE, and nothing follows the refusal.
       expect(statusesOf(result, 'users')).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
-      expect(statusesOf(result, 'stages')).toEqual(['INCOMPLETE']);
+      expect(statusesOf(result, 'stages')).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
+      expect(revoked.stats.requests).toBeLessThanOrEqual(2);
       expect(result.stdout).not.toContain(revoked.token);
     } finally {
       await revoked.stop();

@@ -160,8 +160,10 @@ describe('kill -9 at random points, resume from the last states', () => {
         if (FULL_REFRESH.includes(stream.stream_descriptor.name)) {
           expect(stream.stream_state).toEqual({});
         }
-        for (const value of Object.values(stream.stream_state)) {
-          expect(value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        for (const [key, value] of Object.entries(stream.stream_state)) {
+          // Positions, and the fan-out memory of the deal children (encoded per pass).
+          if (key === 'fanned_out') expect(Object.keys(value as object).length).toBeGreaterThan(0);
+          else expect(value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         }
       }
     }
@@ -182,12 +184,24 @@ describe('kill -9 at random points, resume from the last states', () => {
       if (missing.length > 0 || extra.length > 0) gaps[name] = { missing, extra };
     }
     expect(gaps).toEqual({});
-    // Root records: the last version each run emitted is the current one.
+    // Root records: the last version each run emitted is the current one. A note embeds the
+    // names of its deal, person and organization, which change without moving the note's
+    // update_time (so no incremental read sees them: notes_update_window_days exists for that);
+    // those copies are left out of the comparison.
+    const own = (name: string, record: any): string =>
+      JSON.stringify(
+        name === 'notes'
+          ? Object.fromEntries(
+              Object.entries(record ?? {}).filter(
+                ([column]) =>
+                  !['deal', 'person', 'organization'].some((nested) => column.startsWith(nested)),
+              ),
+            )
+          : record,
+      );
     for (const name of ROOTS) {
       const mismatched = [...truth.get(name)!.entries()]
-        .filter(
-          ([key, record]) => JSON.stringify(union.get(name)!.get(key)) !== JSON.stringify(record),
-        )
+        .filter(([key, record]) => own(name, union.get(name)!.get(key)) !== own(name, record))
         .map(([key]) => key);
       expect({ name, mismatched }).toEqual({ name, mismatched: [] });
     }

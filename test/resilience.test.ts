@@ -148,9 +148,9 @@ beforeAll(async () => {
   burst429s = await limitScenario(1000, 400, 20, (fake) =>
     fake.failNext(/^\/api\/v1\/users$/, 429, 2),
   );
-  // 429s again and again while the connector sent next to nothing: the daily budget.
+  // 429s again and again while the connector sent next to nothing: another client on the token.
   clear429s = await limitScenario(null, 400, 20, (fake) =>
-    fake.failNext(/^\/api\/v1\/users$/, 429, 10),
+    fake.failNext(/^\/api\/v1\/users$/, 429, 3),
   );
 });
 
@@ -293,19 +293,20 @@ describe('429 handling', () => {
     expect(waits).toHaveLength(2);
   });
 
-  test('repeated 429s while our window is clear are the daily budget: stop', async () => {
+  test('repeated 429s while our window is clear are not the daily budget: back off, say so, retry', async () => {
     const { fake } = clear429s;
     const result = await clear429s.result;
-    expect(result.code).toBe(1);
-    expectNoStackTrace(result);
-    const errors = errorsOf(result);
-    expect(errors).toHaveLength(1);
-    expect(errors[0].failure_type).toBe('transient_error');
-    expect(errors[0].message).toMatch(/daily API token budget/);
-    expect(fake.stats.responses429).toBe(3);
-    expect(fake.stats.requests).toBeLessThanOrEqual(fake.stats.responses429 + 2);
-    expect(lastStatusOf(result, 'users').reasons[0].type).toBe('RATE_LIMITED');
-    expect(lastStatusOf(result, 'deals_flow').status).toBe('INCOMPLETE');
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    expect(errorsOf(result)).toEqual([]);
+    const users = fake.requestLog.filter((entry) => entry.path === '/api/v1/users');
+    expect(users.map((entry) => entry.status)).toEqual([429, 429, 429, 200]);
+    // Each wait is at least the reset (2 s without headers) and grows.
+    const gaps = users.slice(1).map((entry, i) => entry.t - users[i].t);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1500);
+    const warnings = logsOf(result, 'WARN').filter((m) => /another client/.test(m));
+    expect(warnings).toHaveLength(3);
+    expect(statusesOf(result, 'users')).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
   });
 });
 
@@ -565,12 +566,15 @@ describe('errors on one stream or the account', () => {
     expect(errors[0].failure_type).toBe('config_error');
     expect(errors[0].message).toMatch(message);
     expect(statusesOf(result, endpoint)).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
-    expect(statusesOf(result, 'notes')).toEqual(['INCOMPLETE']);
-    for (const name of names) expect(statesOf(result, name).length).toBeGreaterThan(0);
-    // Nothing is asked of Pipedrive after the account said no.
+    // Streams run concurrently: each ends COMPLETE (done before the refusal) or INCOMPLETE.
+    for (const name of names) {
+      expect(statesOf(result, name).length).toBeGreaterThan(0);
+      expect(['COMPLETE', 'INCOMPLETE']).toContain(statusesOf(result, name).at(-1));
+    }
+    // Nothing is asked of Pipedrive after the account said no, but what was already in flight.
     const log = fake.requestLog;
     const refused = log.findIndex((entry) => entry.status === status);
-    expect(log.length - refused - 1).toBeLessThanOrEqual(1);
+    expect(log.length - refused - 1).toBeLessThanOrEqual(8);
   });
 
   test.each(['dataNull', 'noData', 'html', 'truncated'] as const)(
@@ -944,7 +948,7 @@ describe('bad input end to end', () => {
     expect(fake.stats.requests).toBe(0);
   });
 
-  test('bad states: a warning, and the stream reads from start_date', async () => {
+  test('bad states: a warning, and the stream reads from start_date; readable forms are migrated', async () => {
     const startDate = '2025-01-01T00:00:00Z';
     const config = { ...good, start_date: startDate };
     const catalog = configuredCatalog([...incremental('deals', 'notes', 'persons'), 'users']);
@@ -952,7 +956,9 @@ describe('bad input end to end', () => {
       type: 'STREAM',
       stream: { stream_descriptor: { name }, stream_state: streamState },
     });
-    const cases: Array<[string, unknown, RegExp, string[]]> = [
+    const saved = '2026-01-01T00:00:00Z';
+    // [case, state, logged, streams that start at start_date, streams that resume from `saved`]
+    const cases: Array<[string, unknown, RegExp, string[], string[]]> = [
       [
         'cursor not a date',
         [
@@ -960,76 +966,153 @@ describe('bad input end to end', () => {
           stateOf('notes', { update_time: 12345 }),
           stateOf('persons', { update_time: '2025-13-45T99:00:00Z' }),
         ],
-        /not an RFC 3339 date-time/,
+        /not a date-time/,
         ['deals', 'notes', 'persons'],
+        [],
       ],
       [
-        'older format (LEGACY)',
-        { type: 'LEGACY', data: { deals: { update_time: '2026-01-01T00:00:00Z' } } },
+        'a LEGACY state holding the per-stream map: migrated',
+        { type: 'LEGACY', data: { notes: { update_time: saved } } },
         /LEGACY/,
-        ['deals', 'notes', 'persons'],
+        ['deals', 'persons'],
+        ['notes'],
+      ],
+      [
+        "Pipedrive's own time format and an offset: normalised",
+        [
+          stateOf('notes', { update_time: '2026-01-01 00:00:00' }),
+          stateOf('persons', { update_time: '2026-01-01T02:00:00.500+02:00' }),
+        ],
+        /read as 2026-01-01T00:00:00Z/,
+        ['deals'],
+        ['notes', 'persons'],
       ],
       [
         'a state of an older connector version (unknown keys)',
         [stateOf('deals', { updated_at: '2026-01-01T00:00:00Z' })],
         /State of stream "deals" has no known position/,
         ['deals'],
+        [],
       ],
-      ['state not a JSON object', [42, 'x'], /not a JSON object/, ['deals']],
       [
         'streams not in the catalog',
         [stateOf('leads', { update_time: '2026-01-01T00:00:00Z' })],
         /"leads"/,
         ['deals'],
+        [],
       ],
     ];
     // One fake per case: its request log shows where each stream started.
     const fakes = await Promise.all(cases.map(() => startFake({ seed: 19, sizes: SMALL })));
+    const firstSince = (fake: FakePipedrive, stream: string): unknown => {
+      const path = stream === 'notes' ? '/api/v1/notes' : `/api/v2/${stream}`;
+      return fake.requestLog.find((entry) => entry.path === path)?.query.updated_since;
+    };
     try {
       const results = await inParallel(cases, 3, async ([, state]) => {
         const index = cases.findIndex((c) => c[1] === state);
         return run(['read'], { config: { ...config, api_url: fakes[index].url }, catalog, state });
       });
-      cases.forEach(([name, , message, fromStart], i) => {
+      cases.forEach(([name, , message, fromStart, resumed], i) => {
         const result = results[i];
         expect({ name, code: result.code, errors: errorsOf(result) }).toEqual({
           name,
           code: 0,
           errors: [],
         });
-        expect({ name, warned: logsOf(result).some((m) => message.test(m)) }).toEqual({
+        expect({ name, logged: logsOf(result).some((m) => message.test(m)) }).toEqual({
           name,
-          warned: true,
+          logged: true,
         });
         expectNoStackTrace(result);
         for (const stream of fromStart) {
-          const path = stream === 'notes' ? '/api/v1/notes' : `/api/v2/${stream}`;
-          const first = fakes[i].requestLog.find((entry) => entry.path === path);
-          expect({ name, stream, since: first?.query.updated_since }).toEqual({
+          expect({ name, stream, since: firstSince(fakes[i], stream) }).toEqual({
             name,
             stream,
             since: startDate,
+          });
+        }
+        for (const stream of resumed) {
+          // deals look back 24 h; notes and persons start at their position.
+          expect({ name, stream, since: firstSince(fakes[i], stream) }).toEqual({
+            name,
+            stream,
+            since: saved,
           });
         }
       });
     } finally {
       await Promise.all(fakes.map((f) => f.stop()));
     }
+  });
 
-    // A state file that is not JSON at all: a warning, every stream from start_date.
-    const result = await run([
-      'read',
-      '--config',
-      tempFile('config.json', JSON.stringify(config)),
-      '--catalog',
-      tempFile('catalog.json', JSON.stringify(catalog)),
-      '--state',
-      tempFile('state.json', '[{"type": "STREAM", '),
-    ]);
-    expect(result.code).toBe(0);
-    expect(logsOf(result, 'WARN').some((m) => /--state file .* is not valid JSON/.test(m))).toBe(
-      true,
-    );
+  test('a state it cannot use at all is a config_error and nothing is read', async () => {
+    const fake = await startFake({ seed: 19, sizes: SMALL });
+    try {
+      const config = { ...good, api_url: fake.url };
+      const catalog = configuredCatalog(incremental('deals', 'notes'));
+      const files: Array<[string, string, RegExp]> = [
+        [
+          'not JSON',
+          '[{"type": "STREAM", ',
+          /--state file .* is not valid JSON.*Expected what Airbyte passes/,
+        ],
+        ['entries that are not objects', '[42, "x"]', /state entry is not a JSON object/],
+        ['LEGACY without a map', '{"type": "LEGACY", "data": "H4sIAAAA"}', /LEGACY data/],
+      ];
+      for (const [name, text, message] of files) {
+        fake.resetStats();
+        const result = await run([
+          'read',
+          '--config',
+          tempFile('config.json', JSON.stringify(config)),
+          '--catalog',
+          tempFile('catalog.json', JSON.stringify(catalog)),
+          '--state',
+          tempFile('state.json', text),
+        ]);
+        expect({ name, code: result.code }).toEqual({ name, code: 1 });
+        expectNoStackTrace(result);
+        const errors = errorsOf(result);
+        expect({ name, errors: errors.length, type: errors[0]?.failure_type }).toEqual({
+          name,
+          errors: 1,
+          type: 'config_error',
+        });
+        expect(errors[0].message).toMatch(message);
+        expect(ofType(result, 'RECORD')).toHaveLength(0);
+        expect(fake.stats.requests).toBe(0);
+      }
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test("the previous run's messages file as --state: its last STATE per stream", async () => {
+    const fake = await startFake({ seed: 19, sizes: SMALL });
+    try {
+      const config = { ...good, api_url: fake.url };
+      const catalog = configuredCatalog(incremental('notes', 'persons'));
+      const first = await run(['read'], { config, catalog });
+      expect(first.code).toBe(0);
+      fake.resetStats();
+      const second = await run([
+        'read',
+        '--config',
+        tempFile('config.json', JSON.stringify(config)),
+        '--catalog',
+        tempFile('catalog.json', JSON.stringify(catalog)),
+        '--state',
+        tempFile('messages.jsonl', first.stdout),
+      ]);
+      expect(second.code).toBe(0);
+      expect(logsOf(second, 'INFO').some((m) => /messages file/.test(m))).toBe(true);
+      // Only the boundary second of each stream comes again.
+      expect(recordsOf(second, 'persons').length).toBeLessThan(5);
+      expect(recordsOf(second, 'notes').length).toBeLessThan(5);
+    } finally {
+      await fake.stop();
+    }
   });
 
   test('an unreachable api_url: FAILED after bounded retries, without the token', async () => {

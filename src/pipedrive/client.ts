@@ -5,6 +5,7 @@ import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
 import {
   AccountError,
+  CancelledError,
   ConnectorError,
   DailyBudgetExhaustedError,
   PermissionError,
@@ -13,15 +14,26 @@ import {
 } from '../errors';
 import { toApiTime } from '../normalize';
 import { endpointLabel, tokenCost } from './costs';
+import { ConcurrencyGate } from './gate';
 import { RollingWindowLimiter, sleep } from './rate-limiter';
 
 export type ApiVersion = 'v1' | 'v2';
 export type Query = Record<string, string | number | boolean | undefined>;
 
+/** Where the v1 API lives: `/api/v1` on a company host, `/v1` on api.pipedrive.com. */
+export type V1Prefix = '/api/v1' | '/v1';
+
 export interface ClientOptions {
   baseUrl: string;
+  v1Prefix?: V1Prefix;
   apiToken: string;
   maxRequestsPer2Seconds: number;
+  /** When the burst limit was not configured, Pipedrive's x-ratelimit-limit may raise it too. */
+  limitIsExplicit?: boolean;
+  /** Upper bound of requests in flight (the gate adapts below it). */
+  maxConcurrentRequests?: number;
+  /** Tokens of the company's daily budget to leave to other integrations. */
+  dailyTokenReserve?: number;
   /** Per-request timeout. */
   timeoutMs?: number;
   /** Attempts for transient failures (5xx, resets, timeouts, broken bodies). */
@@ -38,14 +50,19 @@ export interface Envelope {
   error?: string;
   /** Pipedrive's clock when it answered (the HTTP Date header), RFC 3339; set by the client. */
   serverTime?: string;
+  /**
+   * A lower bound of Pipedrive's clock (epoch ms) when it read the data of this answer: the
+   * moment the request left, converted with the most conservative clock offset seen so far.
+   */
+  listedAfterMs?: number;
 }
 
 export interface Page<T = Record<string, any>> {
   records: T[];
   /** True when the API says there is another page. */
   hasMore: boolean;
-  /** Pipedrive's clock when it answered this page, when it said (HTTP Date header). */
   serverTime?: string;
+  listedAfterMs?: number;
 }
 
 export interface EndpointStats {
@@ -53,7 +70,7 @@ export interface EndpointStats {
   tokens: number;
 }
 
-/** Requests and API tokens spent, per stream (scope) and per endpoint. */
+/** Requests Pipedrive answered and the API tokens they cost, per stream (scope) and endpoint. */
 export class RequestStats {
   readonly byScope = new Map<string, EndpointStats>();
   readonly byEndpoint = new Map<string, EndpointStats>();
@@ -61,6 +78,8 @@ export class RequestStats {
   tokens = 0;
   retries = 0;
   responses429 = 0;
+  /** Most requests that were in flight at once. */
+  maxInFlight = 0;
 
   add(scope: string, endpoint: string, tokens: number): void {
     this.requests += 1;
@@ -81,21 +100,26 @@ export class RequestStats {
   }
 }
 
+export interface RequestOptions {
+  /** A problem with a 200 answer that makes it a broken answer to retry (e.g. no paging block). */
+  validate?: (body: Envelope) => string | undefined;
+  /** The endpoint belongs to an add-on: its 402 says the add-on is missing, not the account. */
+  optional?: boolean;
+}
+
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_ATTEMPTS = 6;
 const DEFAULT_RETRY_BASE_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
-/** 429s in a row while our own window was clear: the daily budget, not the burst limit. */
-const UNEXPLAINED_429_LIMIT = 3;
 const MAX_BURST_RETRIES = 10;
 export const PAGE_LIMIT = 500;
 const BURST_WINDOW_MS = 2000;
 /**
  * The limiter counts when requests leave, Pipedrive when they arrive: request n+limit may
  * only start this much later than a full window after request n, to absorb network jitter.
- * 150 ms keeps 93% of the allowed rate.
  */
 const BURST_WINDOW_MARGIN_MS = 150;
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 64;
 
 function envNumber(name: string): number | undefined {
   const value = process.env[name];
@@ -119,6 +143,7 @@ function headerNumber(response: AxiosResponse, name: string): number | undefined
 class RetryableFailure extends Error {
   constructor(
     message: string,
+    /** Set for 429s: how long to hold every request before the retry. */
     readonly waitMs?: number,
   ) {
     super(message);
@@ -126,32 +151,48 @@ class RetryableFailure extends Error {
 }
 
 /**
- * The only code that talks HTTP to Pipedrive: auth, base URL, rate limiting,
- * retries, pagination and error classification.
+ * The only code that talks HTTP to Pipedrive: auth, base URL, rate limiting, concurrency,
+ * retries, pagination, error classification and the daily budget.
  */
 export class PipedriveClient {
   readonly stats = new RequestStats();
+  readonly gate: ConcurrencyGate;
   private readonly http: AxiosInstance;
   private readonly limiter: RollingWindowLimiter;
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
+  private v1Prefix: V1Prefix;
+  /** 429s in a row that our own request rate does not explain (another client on the token). */
   private unexplained429s = 0;
   private budgetError?: DailyBudgetExhaustedError;
+  /** A 401/402: nothing else will work either, so every later request fails at once. */
+  private accountError?: AccountError;
   /** x-daily-ratelimit-token-remaining of the latest answer (when Pipedrive sends it). */
   private dailyRemaining?: number;
+  private dailyLimit?: number;
   /** API tokens of the requests sent and not answered yet. */
   private tokensInFlight = 0;
   private budgetWaiters: Array<() => void> = [];
+  /** max(Date header − local arrival time): Pipedrive's clock is at least this far ahead. */
+  private clockOffsetLowerMs = -Infinity;
+  private serverBurstLimit?: number;
+  /** Scopes (streams) that stopped: their requests still waiting are not sent. */
+  private readonly cancelledScopes = new Set<string>();
 
   constructor(private readonly options: ClientOptions) {
     this.maxAttempts =
       options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
     this.retryBaseMs =
       options.retryBaseMs ?? envNumber('PIPEDRIVE_RETRY_BASE_MS') ?? DEFAULT_RETRY_BASE_MS;
+    this.v1Prefix = options.v1Prefix ?? '/api/v1';
     this.limiter = new RollingWindowLimiter(
       options.maxRequestsPer2Seconds,
       BURST_WINDOW_MS,
       BURST_WINDOW_MARGIN_MS,
+    );
+    this.gate = new ConcurrencyGate(
+      options.maxConcurrentRequests ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
+      () => this.limiter.currentLimit / (BURST_WINDOW_MS / 1000),
     );
     this.http = axios.create({
       baseURL: options.baseUrl,
@@ -162,8 +203,8 @@ export class PipedriveClient {
       transformResponse: (body) => body,
       validateStatus: () => true,
       maxRedirects: 0,
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 32 }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
     });
   }
 
@@ -172,37 +213,101 @@ export class PipedriveClient {
   }
 
   /** Switches to the account's own host once it is known. */
-  rebase(baseUrl: string): void {
+  rebase(baseUrl: string, v1Prefix: V1Prefix = '/api/v1'): void {
     this.http.defaults.baseURL = baseUrl;
+    this.v1Prefix = v1Prefix;
   }
 
-  /** One request with limiter, retries and classification; returns the parsed envelope. */
+  /** The burst limit in force (configured, or lowered/raised by Pipedrive's x-ratelimit-limit). */
+  get burstLimit(): number {
+    return this.limiter.currentLimit;
+  }
+
+  /** What Pipedrive said of the burst limit (x-ratelimit-limit), once it said it. */
+  get reportedBurstLimit(): number | undefined {
+    return this.serverBurstLimit;
+  }
+
+  /** The daily budget as Pipedrive last reported it (x-daily-ratelimit-token-*). */
+  get dailyBudget(): { remaining: number; limit?: number } | undefined {
+    return this.dailyRemaining === undefined
+      ? undefined
+      : { remaining: this.dailyRemaining, limit: this.dailyLimit };
+  }
+
+  /**
+   * Tokens this sync may still spend before the reserve, minus those in flight; undefined when
+   * Pipedrive does not report its budget. Streams use it to checkpoint more often when little
+   * is left, so that a starved sync still moves its state forward.
+   */
+  get spendableTokens(): number | undefined {
+    if (this.dailyRemaining === undefined) return undefined;
+    return this.dailyRemaining - this.tokensInFlight - (this.options.dailyTokenReserve ?? 0);
+  }
+
+  /** Whether the sync has stopped for the daily budget (or the reserve). */
+  get budgetStop(): DailyBudgetExhaustedError | undefined {
+    return this.budgetError;
+  }
+
+  /**
+   * A lower bound of Pipedrive's clock at a local moment (epoch ms), or undefined before
+   * Pipedrive answered with a Date header.
+   */
+  serverTimeLowerBound(localMs: number): number | undefined {
+    return Number.isFinite(this.clockOffsetLowerMs) ? localMs + this.clockOffsetLowerMs : undefined;
+  }
+
+  /**
+   * A stream stopped (it failed): its requests still waiting for the gate or the limiter are
+   * dropped, so only the calls already in flight follow the failure.
+   */
+  cancelScope(scope: string): void {
+    this.cancelledScopes.add(scope);
+  }
+
+  private checkCancelled(scope: string): void {
+    if (this.cancelledScopes.has(scope)) {
+      throw new CancelledError(`Requests of ${scope} were cancelled: the stream stopped.`);
+    }
+  }
+
+  /** One request with gate, limiter, retries and classification; returns the parsed envelope. */
   async get(
     version: ApiVersion,
     path: string,
     query: Query = {},
     scope = 'connector',
+    options: RequestOptions = {},
   ): Promise<Envelope> {
     if (this.budgetError) throw this.budgetError;
+    if (this.accountError) throw this.accountError;
+    this.checkCancelled(scope);
     const endpoint = endpointLabel(version, path);
-    const url = `/api/${version}${path}`;
+    const url = version === 'v1' ? `${this.v1Prefix}${path}` : `/api/v2${path}`;
     const cost = tokenCost(version, path);
     let burstRetries = 0;
     let failures = 0;
     for (let attempt = 1; ; attempt++) {
-      await this.reserveBudget(cost, endpoint);
       let error: RetryableFailure;
+      await this.gate.acquire();
+      let reserved = false;
       try {
+        await this.reserveBudget(cost, endpoint);
+        reserved = true;
+        this.checkCancelled(scope);
         await this.limiter.acquire();
         if (this.budgetError) throw this.budgetError;
-        const windowBefore = this.limiter.inWindow();
-        this.stats.add(scope, endpoint, cost);
-        return await this.attempt(url, endpoint, query, windowBefore);
+        if (this.accountError) throw this.accountError;
+        this.checkCancelled(scope);
+        this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.gate.inFlight);
+        return await this.attempt(url, endpoint, query, scope, cost, options);
       } catch (failure) {
         if (!(failure instanceof RetryableFailure)) throw failure;
         error = failure;
       } finally {
-        this.releaseBudget(cost);
+        if (reserved) this.releaseBudget(cost);
+        this.gate.release();
       }
       const isBurst = error.waitMs !== undefined;
       if (isBurst) burstRetries++;
@@ -210,7 +315,11 @@ export class PipedriveClient {
       const exhausted = isBurst ? burstRetries > MAX_BURST_RETRIES : failures >= this.maxAttempts;
       if (exhausted) {
         throw new TransientError(
-          `${error.message}; gave up after ${attempt} attempts. Pipedrive may be having an outage: the next sync resumes from the saved state.`,
+          `${error.message}; gave up after ${attempt} attempts. ${
+            isBurst
+              ? 'Another client may be using up the burst limit of this token'
+              : 'Pipedrive may be having an outage'
+          }: the next sync resumes from the saved state.`,
         );
       }
       this.stats.retries++;
@@ -229,18 +338,27 @@ export class PipedriveClient {
     url: string,
     endpoint: string,
     query: Query,
-    windowBefore: number,
+    scope: string,
+    staticCost: number,
+    options: RequestOptions,
   ): Promise<Envelope> {
+    const windowBefore = this.limiter.inWindow();
+    const sentAt = Date.now();
     let response: AxiosResponse<string>;
     try {
       response = await this.http.get<string>(url, { params: cleanQuery(query) });
     } catch (error: any) {
       // Network-level failures: never pass the axios error on (its config holds the token).
+      // Nothing was answered, so nothing is counted.
       const code = error?.code ?? 'network error';
       throw new RetryableFailure(`GET ${endpoint} failed: ${code}`);
     }
+    const receivedAt = Date.now();
     const status = response.status;
+    this.gate.observe(receivedAt - sentAt);
+    this.observeClock(response, receivedAt);
     this.observeRateHeaders(response);
+    if (status !== 401) this.stats.add(scope, endpoint, this.costOf(response, staticCost));
     if (status === 429) return this.on429(response, endpoint, windowBefore);
     this.unexplained429s = 0;
 
@@ -250,14 +368,20 @@ export class PipedriveClient {
       throw new RetryableFailure(`Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`);
     }
     if (status === 401) {
-      throw new AccountError(
+      this.accountError = new AccountError(
         `Pipedrive rejected the API token (401 unauthorized): the API token is invalid or revoked. Copy a current token from Settings › Personal preferences › API into 'api_token'.`,
       );
+      throw this.accountError;
     }
     if (status === 402) {
-      throw new AccountError(
-        `Pipedrive answered 402 for GET ${endpoint}: the company account is not open (trial ended or payment missing). Reopen the account in Pipedrive's billing settings.`,
+      const error = new AccountError(
+        `Pipedrive answered 402 for GET ${endpoint}${apiMessage}: the company account is not open (trial ended or payment missing). Reopen the account in Pipedrive's billing settings.`,
+        undefined,
+        402,
       );
+      // A feature the account lacks (an add-on) answers 402 for its own endpoints only.
+      if (!options.optional) this.accountError = error;
+      throw error;
     }
     if (status === 403) {
       if (body === undefined) {
@@ -279,7 +403,9 @@ export class PipedriveClient {
     if (status >= 300) {
       throw new ConnectorError(
         `Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`,
-        'system_error',
+        status >= 400 && status < 500 ? 'system_error' : 'transient_error',
+        undefined,
+        status,
       );
     }
     if (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -287,38 +413,66 @@ export class PipedriveClient {
         `Pipedrive sent a response for GET ${endpoint} that is not a JSON object (truncated or HTML body)`,
       );
     }
-    if (!('data' in body)) {
+    const envelope = body as Envelope;
+    if (envelope.success === false) {
+      throw new RetryableFailure(
+        `Pipedrive answered 200 with success: false for GET ${endpoint}${apiMessage}`,
+      );
+    }
+    if (!('data' in envelope)) {
       throw new RetryableFailure(`Pipedrive's response for GET ${endpoint} has no 'data' field`);
     }
-    const envelope = body as Envelope;
-    envelope.serverTime = serverTimeOf(response);
     if (envelope.data === null && !envelope.additional_data && url.startsWith('/api/v2/')) {
       // v2 lists answer [] with a next_cursor when empty: this is a broken answer.
       throw new RetryableFailure(
         `Pipedrive's response for GET ${endpoint} has 'data: null' and no paging information`,
       );
     }
+    const problem = options.validate?.(envelope);
+    if (problem) throw new RetryableFailure(`Pipedrive's response for GET ${endpoint} ${problem}`);
+    envelope.serverTime = serverTimeOf(response);
+    envelope.listedAfterMs = this.serverTimeLowerBound(sentAt);
     return envelope;
   }
 
+  /** Pipedrive's own x-token-cost when it sends one, else the documented cost. */
+  private costOf(response: AxiosResponse, staticCost: number): number {
+    const header = headerNumber(response, 'x-token-cost');
+    if (header !== undefined && header >= 0) return header;
+    // Without the header: refused (429) and failed (5xx) calls are not charged.
+    return response.status === 429 || response.status >= 500 ? 0 : staticCost;
+  }
+
+  private observeClock(response: AxiosResponse, receivedAt: number): void {
+    const header = response.headers.date;
+    if (typeof header !== 'string') return;
+    const serverMs = Date.parse(header);
+    if (Number.isNaN(serverMs)) return;
+    // The Date header is cut to the second and was written before the answer arrived, so
+    // Pipedrive's clock was at least `serverMs` at some moment before `receivedAt`.
+    this.clockOffsetLowerMs = Math.max(this.clockOffsetLowerMs, serverMs - receivedAt);
+  }
+
   /**
-   * Waits until the daily budget, as the latest answer reported it, covers one more request
-   * besides those in flight; when nothing is in flight and nothing is left, the sync stops
+   * Waits until the daily budget, as the latest answer reported it, covers this request besides
+   * those in flight and the reserve; when nothing is in flight and it does not, the sync stops
    * before Pipedrive has to refuse anything.
    */
   private async reserveBudget(cost: number, endpoint: string): Promise<void> {
     for (;;) {
       if (this.budgetError) throw this.budgetError;
-      const left =
-        this.dailyRemaining === undefined ? Infinity : this.dailyRemaining - this.tokensInFlight;
-      if (left > 0) {
+      const spendable = this.spendableTokens;
+      if (spendable === undefined || spendable >= cost) {
         this.tokensInFlight += cost;
         return;
       }
       if (this.tokensInFlight <= 0) {
-        throw this.dailyBudgetSpent(
-          `x-daily-ratelimit-token-remaining is 0 before GET ${endpoint}`,
-        );
+        const reserve = this.options.dailyTokenReserve ?? 0;
+        throw reserve > 0 && (this.dailyRemaining ?? 0) > 0
+          ? this.reserveReached(endpoint, cost)
+          : this.dailyBudgetSpent(
+              `x-daily-ratelimit-token-remaining is ${this.dailyRemaining} before GET ${endpoint}, which costs ${cost}`,
+            );
       }
       await new Promise<void>((resolve) => this.budgetWaiters.push(resolve));
     }
@@ -333,8 +487,18 @@ export class PipedriveClient {
 
   private dailyBudgetSpent(detail: string): DailyBudgetExhaustedError {
     const resetsAt = nextMidnightUtc();
-    this.budgetError = new DailyBudgetExhaustedError(
+    this.budgetError ??= new DailyBudgetExhaustedError(
       `Pipedrive's daily API token budget for this company is spent (${detail}). It resets at midnight Pipedrive server time (around ${resetsAt.toISOString()}); the sync stopped to avoid being blocked and will resume from the saved state.`,
+      resetsAt,
+    );
+    return this.budgetError;
+  }
+
+  private reserveReached(endpoint: string, cost: number): DailyBudgetExhaustedError {
+    const resetsAt = nextMidnightUtc();
+    const reserve = this.options.dailyTokenReserve ?? 0;
+    this.budgetError ??= new DailyBudgetExhaustedError(
+      `The sync stopped to keep daily_token_reserve=${reserve} API tokens for the company's other integrations: Pipedrive reports ${this.dailyRemaining} tokens left today and GET ${endpoint} costs ${cost}. The budget resets at midnight Pipedrive server time (around ${resetsAt.toISOString()}); the next sync resumes from the saved state.`,
       resetsAt,
     );
     return this.budgetError;
@@ -355,40 +519,60 @@ export class PipedriveClient {
       this.limiter.pauseFor(Math.max(1, reset ?? 2) * 1000);
     }
     const limit = headerNumber(response, 'x-ratelimit-limit');
-    if (limit !== undefined && this.limiter.lowerLimit(limit)) {
-      this.options.log?.(
-        'INFO',
-        `Pipedrive's burst limit for this token is ${limit} requests per 2 seconds (x-ratelimit-limit), below max_requests_per_2_seconds=${this.options.maxRequestsPer2Seconds}: keeping to ${limit}.`,
-      );
+    if (limit !== undefined && limit >= 1 && limit !== this.serverBurstLimit) {
+      this.serverBurstLimit = limit;
+      this.adoptServerLimit(limit);
     }
     const daily = headerNumber(response, 'x-daily-ratelimit-token-remaining');
     if (daily !== undefined) {
       // Answers arrive out of order, and within a day the budget only goes down: keep the
       // lowest value seen, unless it jumped by more than half the daily limit (midnight).
-      const total = headerNumber(response, 'x-daily-ratelimit-token-limit') ?? Infinity;
+      const total = headerNumber(response, 'x-daily-ratelimit-token-limit');
+      if (total !== undefined) this.dailyLimit = total;
       const current = this.dailyRemaining;
-      if (current === undefined || daily < current || daily - current > total / 2) {
+      if (current === undefined || daily < current || daily - current > (total ?? Infinity) / 2) {
         this.dailyRemaining = daily;
       }
     }
+  }
+
+  /** Keeps to a lower server limit always; follows a higher one only when none was configured. */
+  private adoptServerLimit(limit: number): void {
+    const configured = this.options.maxRequestsPer2Seconds;
+    const current = this.limiter.currentLimit;
+    const target = this.options.limitIsExplicit ? Math.min(limit, configured) : limit;
+    if (target === current || !this.limiter.setLimit(target)) return;
+    this.options.log?.(
+      'INFO',
+      target < configured
+        ? `Pipedrive's burst limit for this token is ${limit} requests per 2 seconds (x-ratelimit-limit), below max_requests_per_2_seconds=${configured}: keeping to ${target}.`
+        : `Pipedrive's burst limit for this token is ${limit} requests per 2 seconds (x-ratelimit-limit): using it (max_requests_per_2_seconds is not set).`,
+    );
   }
 
   private on429(response: AxiosResponse<string>, endpoint: string, windowBefore: number): never {
     this.stats.responses429++;
     const body = parseJson(response.data) as Envelope | undefined;
     const dailyRemaining = headerNumber(response, 'x-daily-ratelimit-token-remaining');
-    const text = `${body?.error ?? ''} ${response.data ?? ''}`.toLowerCase();
-    const ourWindowWasClear = windowBefore < this.limiter.currentLimit / 2;
-    if (ourWindowWasClear) this.unexplained429s++;
-    if (
-      dailyRemaining === 0 ||
-      text.includes('daily') ||
-      this.unexplained429s >= UNEXPLAINED_429_LIMIT
-    ) {
+    const text = `${body?.error ?? ''} ${(body as any)?.error_info ?? ''}`.toLowerCase();
+    // Only evidence of the daily budget ends the sync; any other 429 is a burst to wait out.
+    if (dailyRemaining === 0 || /daily|budget/.test(text)) {
       throw this.dailyBudgetSpent(`429 on GET ${endpoint}`);
     }
     const resetSeconds = headerNumber(response, 'x-ratelimit-reset') ?? 2;
-    const waitMs = Math.min(60, Math.max(1, resetSeconds)) * 1000;
+    let waitMs = Math.min(60, Math.max(1, resetSeconds)) * 1000;
+    if (windowBefore < this.limiter.currentLimit / 2) {
+      // Our own window was quiet: someone else spends this token's burst limit. Back off more
+      // each time (1, 3, 7, 15 … s beyond the reset), so that both clients get through instead
+      // of refusing each other.
+      this.unexplained429s++;
+      const extra = this.retryBaseMs * (2 ** Math.min(6, this.unexplained429s - 1) - 1);
+      waitMs = Math.min(MAX_BACKOFF_MS, waitMs + extra);
+      this.options.log?.(
+        'WARN',
+        `Pipedrive answered 429 for GET ${endpoint} although this sync sent only ${windowBefore} of ${this.limiter.currentLimit} requests in the last 2 s: another client is probably using the same token. Backing off ${(waitMs / 1000).toFixed(0)} s.`,
+      );
+    }
     this.limiter.pauseFor(waitMs);
     throw new RetryableFailure(
       `Pipedrive's burst rate limit answered 429 for GET ${endpoint}`,
@@ -396,55 +580,110 @@ export class PipedriveClient {
     );
   }
 
-  /** v1 offset pagination; prefetches the next page while the caller handles this one. */
-  async *paginateV1(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
+  /**
+   * v1 offset pagination. With `prefetch` (default) the next page is requested while the caller
+   * handles this one; without, only when the caller asks for it (the flow reader stops early).
+   * Endpoints whose lists are paged must answer with a paging block: one without it is a broken
+   * answer, retried, never taken for the last page.
+   */
+  async *paginateV1(
+    path: string,
+    query: Query = {},
+    scope?: string,
+    options: { prefetch?: boolean; paged?: boolean; limit?: number } = {},
+  ): AsyncGenerator<Page> {
+    const endpoint = endpointLabel('v1', path);
+    const paged = options.paged ?? true;
+    const prefetch = options.prefetch ?? true;
+    const limit = options.limit ?? PAGE_LIMIT;
+    const validate = paged
+      ? (body: Envelope) => (v1Pagination(body) ? undefined : 'has no paging block')
+      : undefined;
+    const request = (start: number): Promise<Envelope> =>
+      this.get('v1', path, paged ? { ...query, start, limit } : query, scope, {
+        validate,
+      });
+    const starts = new Set<number>([0]);
     let start = 0;
-    let pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
-    for (;;) {
+    let pending: Promise<Envelope> | undefined = request(start);
+    while (pending) {
       const body = await pending;
-      const records = listRecords(body, endpointLabel('v1', path));
-      // Most v1 lists nest paging under `pagination`; /deals/{id}/flow puts it at the top.
-      const pagination = body.additional_data?.pagination ?? body.additional_data;
-      const more = Boolean(pagination?.more_items_in_collection);
-      const nextStart = Number(pagination?.next_start ?? start + records.length);
-      if (more && !(nextStart > start)) {
-        throw new TransientError(
-          `Pipedrive's pagination for GET ${endpointLabel('v1', path)} did not advance (start ${start} → ${pagination?.next_start}).`,
-        );
-      }
+      pending = undefined;
+      const records = listRecords(body, endpoint);
+      const pagination = v1Pagination(body);
+      const more = paged && Boolean(pagination?.more_items_in_collection);
+      let next = start;
       if (more) {
-        start = nextStart;
-        pending = this.get('v1', path, { ...query, start, limit: PAGE_LIMIT }, scope);
-        pending.catch(() => undefined);
+        next = Number(pagination?.next_start);
+        // Honest paging moves past every row of this page; anything else re-reads or loops.
+        if (!Number.isInteger(next) || next < start + records.length || starts.has(next)) {
+          throw new TransientError(
+            `Pipedrive's pagination for GET ${endpoint} is not advancing (start ${start}, ${records.length} rows, next_start ${String(pagination?.next_start)}): the stream stops instead of reading the same rows again.`,
+          );
+        }
+        starts.add(next);
+        if (prefetch) {
+          pending = request(next);
+          pending.catch(() => undefined);
+        }
       }
-      yield { records, hasMore: more, serverTime: body.serverTime };
+      yield {
+        records,
+        hasMore: more,
+        serverTime: body.serverTime,
+        listedAfterMs: body.listedAfterMs,
+      };
       if (!more) return;
+      start = next;
+      if (!pending) pending = request(start);
     }
   }
 
   /** v2 cursor pagination; prefetches the next page while the caller handles this one. */
   async *paginateV2(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
-    let cursor: string | undefined;
-    let pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT }, scope);
+    const endpoint = endpointLabel('v2', path);
+    const validate = (body: Envelope): string | undefined =>
+      body.additional_data && typeof body.additional_data === 'object'
+        ? undefined
+        : "has no 'additional_data' (paging block)";
+    const cursors = new Set<string>();
+    let pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT }, scope, { validate });
     for (;;) {
       const body = await pending;
-      const records = listRecords(body, endpointLabel('v2', path));
+      const records = listRecords(body, endpoint);
       const next = body.additional_data?.next_cursor;
       const more = typeof next === 'string' && next !== '';
-      if (more && next === cursor) {
-        throw new TransientError(
-          `Pipedrive's pagination for GET ${endpointLabel('v2', path)} returned the same cursor twice.`,
-        );
-      }
       if (more) {
-        cursor = next;
-        pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT, cursor }, scope);
+        if (cursors.has(next)) {
+          throw new TransientError(
+            `Pipedrive's pagination for GET ${endpoint} returned a cursor it had already returned in this pass: the stream stops instead of reading the same pages again.`,
+          );
+        }
+        cursors.add(next);
+        pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT, cursor: next }, scope, {
+          validate,
+        });
         pending.catch(() => undefined);
       }
-      yield { records, hasMore: more, serverTime: body.serverTime };
+      yield {
+        records,
+        hasMore: more,
+        serverTime: body.serverTime,
+        listedAfterMs: body.listedAfterMs,
+      };
       if (!more) return;
     }
   }
+}
+
+/** Most v1 lists nest paging under `pagination`; some put it at the top of additional_data. */
+export function v1Pagination(body: Envelope): Record<string, any> | undefined {
+  const additional = body.additional_data;
+  if (!additional || typeof additional !== 'object') return undefined;
+  if (additional.pagination && typeof additional.pagination === 'object') {
+    return additional.pagination;
+  }
+  return 'more_items_in_collection' in additional ? additional : undefined;
 }
 
 /** The HTTP Date header as RFC 3339 (whole seconds), if present and valid. */
@@ -471,10 +710,15 @@ function parseJson(text: unknown): unknown {
   }
 }
 
-function describeApiError(body: unknown, raw: unknown): string {
-  if (body && typeof body === 'object' && 'error' in body) {
-    const error = (body as Envelope).error;
-    if (error) return `: ${String(error).slice(0, 300)}`;
+/** Pipedrive's own reason for a failure: `error`, plus `error_info` when it says more. */
+export function describeApiError(body: unknown, raw: unknown): string {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const { error, error_info: info } = body as { error?: unknown; error_info?: unknown };
+    const parts = [error, info]
+      .filter((part) => typeof part === 'string' && part.trim() !== '')
+      .map((part) => String(part).trim().slice(0, 300));
+    if (parts.length === 2 && parts[0] === parts[1]) parts.pop();
+    if (parts.length > 0) return `: ${parts.join(' — ')}`;
   }
   if (typeof raw === 'string' && raw.trimStart().startsWith('<')) return ' (HTML page)';
   return '';

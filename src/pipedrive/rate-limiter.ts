@@ -35,6 +35,13 @@ export class RollingWindowLimiter {
     return true;
   }
 
+  /** Follows the server's limit either way (when none was configured). Returns whether it changed. */
+  setLimit(limit: number): boolean {
+    if (!(limit >= 1) || Math.floor(limit) === this.limit) return false;
+    this.limit = Math.floor(limit);
+    return true;
+  }
+
   /** The server says the window is spent: hold every request until it frees. */
   pauseFor(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);

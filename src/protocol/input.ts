@@ -1,35 +1,35 @@
 import fs from 'node:fs';
 
 import { ConfigError } from '../errors';
+import { toTimestamp } from '../normalize';
 
 export interface ConfiguredStream {
   name: string;
   syncMode: 'full_refresh' | 'incremental';
+  /** The stream's schema as the user's catalog has it (custom columns are mapped by it). */
+  jsonSchema?: Record<string, any>;
 }
 
-/** Reads a JSON file given on the command line, with an error that names the flag. */
-export function readJsonFile(
-  path: string | undefined,
-  flag: string,
-  /** When given, a file that is not JSON is reported here and read as undefined. */
-  onInvalidJson?: (message: string) => void,
-): unknown {
+function readText(path: string | undefined, flag: string): string {
   if (!path) throw new ConfigError(`Missing ${flag} <file>: the command needs it.`);
-  let text: string;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    return fs.readFileSync(path, 'utf8');
   } catch (error: any) {
     throw new ConfigError(
       `Cannot read the ${flag} file ${path}: ${error?.code === 'ENOENT' ? 'no such file' : (error?.code ?? error)}.`,
     );
   }
+}
+
+/** Reads a JSON file given on the command line, with an error that names the flag. */
+export function readJsonFile(path: string | undefined, flag: string): unknown {
+  const text = readText(path, flag);
   try {
     return JSON.parse(text);
   } catch (error: any) {
-    const message = `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`;
-    if (!onInvalidJson) throw new ConfigError(message);
-    onInvalidJson(message);
-    return undefined;
+    throw new ConfigError(
+      `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`,
+    );
   }
 }
 
@@ -47,6 +47,11 @@ export function parseConfiguredCatalog(
   for (const entry of streams) {
     const name = entry?.stream?.name;
     if (typeof name !== 'string') {
+      if (typeof entry?.name === 'string' && entry?.json_schema) {
+        throw new ConfigError(
+          `The --catalog file looks like discover's CATALOG (its streams have "name" at the top), not a configured catalog. Wrap each stream as {"stream": <the discovered stream>, "sync_mode": "incremental" or "full_refresh", "destination_sync_mode": "append_dedup" or "overwrite"}, or make one with: npm run catalog -- --config <config> --streams ${entry.name}.`,
+        );
+      }
       throw new ConfigError(
         'Every configured catalog entry needs stream.name (as produced by discover).',
       );
@@ -72,48 +77,212 @@ export function parseConfiguredCatalog(
       throw new ConfigError(`The configured catalog lists stream "${name}" twice.`);
     }
     seen.add(name);
-    result.push({ name, syncMode });
+    const schema = entry.stream?.json_schema;
+    result.push({
+      name,
+      syncMode,
+      jsonSchema:
+        schema && typeof schema === 'object' && !Array.isArray(schema) ? schema : undefined,
+    });
   }
   return result;
 }
 
-export type Warn = (message: string) => void;
+export interface StateLog {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+const EXPECTED_STATE =
+  'Expected what Airbyte passes: a JSON array of STREAM state objects ({"type": "STREAM", "stream": {"stream_descriptor": {"name": …}, "stream_state": {…}}}), a {"<stream>": {…}} map, or the messages file of a previous read (its last STATE per stream is used).';
 
 /**
- * Accepts what Airbyte passes back (an array of STREAM state messages), the
- * per-stream map form, and a STATE message wrapper. Anything else is ignored
- * with a warning: those streams start from start_date, never from nowhere.
+ * Reads the --state file. Besides what Airbyte passes (an array of STREAM states) it takes the
+ * formats a user may have at hand — the per-stream map, a LEGACY blob holding such a map, a
+ * GLOBAL state's stream states, the previous run's messages file (JSON lines) — and says how
+ * it read them. A file it cannot understand at all is an error: silently starting every stream
+ * over would re-buy the whole history (40 API tokens a deal for deals_flow).
  */
-export function parseInputState(raw: unknown, warn: Warn): Map<string, Record<string, unknown>> {
+export function readStateFile(path: string, log: StateLog): Map<string, Record<string, unknown>> {
+  const text = readText(path, '--state');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error: any) {
+    const fromMessages = statesFromMessages(text);
+    if (fromMessages) {
+      log.info(
+        `The --state file ${path} is a messages file (JSON lines): using the last STATE of each of its ${fromMessages.size} stream(s).`,
+      );
+      return fromMessages;
+    }
+    throw new ConfigError(
+      `The --state file ${path} is not valid JSON (${error?.message ?? error}). ${EXPECTED_STATE}`,
+    );
+  }
+  return parseInputState(raw, log);
+}
+
+/** The last STREAM state per stream among the lines of a messages file, if it is one. */
+function statesFromMessages(text: string): Map<string, Record<string, unknown>> | undefined {
+  const states = new Map<string, Record<string, unknown>>();
+  let messages = 0;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    let message: any;
+    try {
+      message = JSON.parse(trimmed);
+    } catch {
+      return undefined;
+    }
+    messages++;
+    if (message?.type !== 'STATE') continue;
+    const name = message.state?.stream?.stream_descriptor?.name;
+    const value = message.state?.stream?.stream_state;
+    if (typeof name === 'string' && value && typeof value === 'object' && !Array.isArray(value)) {
+      states.set(name, value);
+    }
+  }
+  return messages > 0 ? states : undefined;
+}
+
+/**
+ * Accepts what Airbyte passes back (an array of STREAM state messages) and the other forms
+ * readStateFile describes; an entry it cannot read is a config error that says what was
+ * expected.
+ */
+export function parseInputState(raw: unknown, log: StateLog): Map<string, Record<string, unknown>> {
   const states = new Map<string, Record<string, unknown>>();
   if (raw === undefined || raw === null) return states;
   const put = (name: unknown, value: unknown): void => {
     if (typeof name !== 'string' || name === '') {
-      warn('Ignored a state entry without a stream name.');
-    } else if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      warn(`Ignored the state of stream "${name}": it is not a JSON object.`);
-    } else {
-      states.set(name, value as Record<string, unknown>);
+      throw new ConfigError(`A state entry has no stream name. ${EXPECTED_STATE}`);
     }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      log.warn(
+        `The state of stream "${name}" is not a JSON object (${JSON.stringify(value)?.slice(0, 60)}): that stream starts from start_date.`,
+      );
+      return;
+    }
+    states.set(name, value as Record<string, unknown>);
   };
+  const putMap = (map: unknown, what: string): void => {
+    if (!map || typeof map !== 'object' || Array.isArray(map)) {
+      throw new ConfigError(
+        `The state's ${what} is not a {"<stream>": {…}} map. ${EXPECTED_STATE}`,
+      );
+    }
+    for (const [name, value] of Object.entries(map)) put(name, value);
+  };
+  if (!Array.isArray(raw) && typeof raw === 'object' && !isStateMessage(raw)) {
+    log.info('The state is a {"<stream>": {…}} map: reading one state per stream from it.');
+    putMap(raw, 'map');
+    return states;
+  }
   const entries = Array.isArray(raw) ? raw : [raw];
   for (const entry of entries) {
     if (!entry || typeof entry !== 'object') {
-      warn(`Ignored a state entry that is not a JSON object: ${JSON.stringify(entry)}.`);
-      continue;
-    }
-    const message = entry.type === 'STATE' && entry.state ? entry.state : entry;
-    if (message?.type === 'STREAM' || message?.stream?.stream_descriptor) {
-      put(message.stream?.stream_descriptor?.name, message.stream?.stream_state ?? {});
-    } else if (message.type === 'GLOBAL' || message.type === 'LEGACY' || 'data' in message) {
-      warn(
-        `Ignored a ${message?.type ?? 'legacy'} state: this connector keeps one STREAM state per stream. Affected streams start from start_date.`,
+      throw new ConfigError(
+        `A state entry is not a JSON object (${JSON.stringify(entry)?.slice(0, 60)}). ${EXPECTED_STATE}`,
       );
-    } else if (!Array.isArray(raw) && message && typeof message === 'object') {
-      for (const [name, value] of Object.entries(message)) put(name, value);
+    }
+    const message: any = entry.type === 'STATE' && entry.state ? entry.state : entry;
+    if (message.type === 'STREAM' || message.stream?.stream_descriptor) {
+      put(message.stream?.stream_descriptor?.name, message.stream?.stream_state ?? {});
+    } else if (message.type === 'GLOBAL' || message.global) {
+      const streamStates = message.global?.stream_states;
+      if (!Array.isArray(streamStates)) {
+        throw new ConfigError(`The GLOBAL state has no stream_states list. ${EXPECTED_STATE}`);
+      }
+      log.info(
+        `The state is a GLOBAL state: reading its ${streamStates.length} stream state(s); this connector keeps one STREAM state per stream from now on.`,
+      );
+      for (const item of streamStates) put(item?.stream_descriptor?.name, item?.stream_state ?? {});
+    } else if (message.type === 'LEGACY' || 'data' in message) {
+      log.info(
+        'The state is a LEGACY state: reading the per-stream map in its data; this connector keeps one STREAM state per stream from now on.',
+      );
+      putMap(message.data, 'LEGACY data');
     } else {
-      warn('Ignored a state entry of an unknown format.');
+      throw new ConfigError(
+        `A state entry has an unknown format (${JSON.stringify(entry).slice(0, 80)}). ${EXPECTED_STATE}`,
+      );
     }
   }
   return states;
+}
+
+function isStateMessage(value: object): boolean {
+  const message = value as Record<string, any>;
+  return (
+    message.type === 'STATE' ||
+    message.type === 'STREAM' ||
+    message.type === 'GLOBAL' ||
+    message.type === 'LEGACY' ||
+    message.stream?.stream_descriptor !== undefined
+  );
+}
+
+/** What validStreamState needs to know about a stream. */
+export interface StateShape {
+  name: string;
+  positionKeys: string[];
+  extraStateKeys: string[];
+}
+
+/** State keys of earlier versions that are dropped without a warning (no longer needed). */
+const RETIRED_KEYS = /_listed_at$/;
+
+/**
+ * The usable part of one stream's saved state: positions normalised to RFC 3339 UTC whole
+ * seconds (offsets, fractions, Pipedrive's `YYYY-MM-DD HH:MM:SS`, with an INFO when changed),
+ * known extra keys as they are. A position that is not a time is dropped with a warning (that
+ * pass starts from start_date); a state with nothing known in it too.
+ */
+export function validStreamState(
+  stream: StateShape,
+  raw: Record<string, unknown> | undefined,
+  log: StateLog,
+): Record<string, unknown> {
+  const state: Record<string, unknown> = {};
+  if (!raw) return state;
+  for (const key of stream.positionKeys) {
+    const value = raw[key];
+    if (value === undefined || value === null) continue;
+    const normalised = typeof value === 'string' ? toTimestamp(value) : null;
+    if (normalised === null) {
+      log.warn(
+        `State of stream "${stream.name}" has ${key}=${JSON.stringify(value)}, which is not a date-time: that part of the stream starts from start_date instead.`,
+      );
+      continue;
+    }
+    if (normalised !== value) {
+      log.info(
+        `State of stream "${stream.name}": ${key}=${JSON.stringify(value)} is read as ${normalised} (RFC 3339 UTC, whole seconds).`,
+      );
+    }
+    state[key] = normalised;
+  }
+  for (const key of stream.extraStateKeys) {
+    if (raw[key] !== undefined && raw[key] !== null) state[key] = raw[key];
+  }
+  // flow_since and the like are positions too: normalise them like the others.
+  for (const key of stream.extraStateKeys) {
+    const value = state[key];
+    if (typeof value === 'string' && /_since$/.test(key)) {
+      const normalised = toTimestamp(value);
+      if (normalised) state[key] = normalised;
+      else delete state[key];
+    }
+  }
+  const known = new Set([...stream.positionKeys, ...stream.extraStateKeys]);
+  const unknown = Object.keys(raw).filter((key) => !known.has(key) && !RETIRED_KEYS.test(key));
+  if (unknown.length > 0 && Object.keys(state).length === 0) {
+    // E.g. the state of another connector.
+    log.warn(
+      `State of stream "${stream.name}" has no known position (expected ${[...known].join(' or ') || 'none'}, got ${unknown.join(', ')}): the stream starts from start_date instead.`,
+    );
+  }
+  return state;
 }

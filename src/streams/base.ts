@@ -4,20 +4,24 @@ import path from 'node:path';
 import { AirbyteLogger, AirbyteStreamBase, SyncMode } from 'faros-airbyte-cdk';
 
 import type { PipedriveConfig } from '../config';
-import { parseRfc3339 } from '../config';
-import { type CustomFieldPlan, planCustomFields } from '../custom-fields';
-import { compileSchemaCoercer, toApiTime } from '../normalize';
+import { type CustomFieldPlan, pinnedColumns, planCustomFields } from '../custom-fields';
+import { PermissionError } from '../errors';
+import { compileSchemaCoercer, toApiTime, toTimestamp } from '../normalize';
 import type { PipedriveClient, Query } from '../pipedrive/client';
 import type { LogLevel } from '../protocol/output';
+import type { ProgressSequence } from './progress';
 
 export type JsonSchema = Record<string, any>;
 export type StreamState = Record<string, unknown>;
 export type Row = Record<string, any>;
 export type CustomFieldEntity = 'deal' | 'person' | 'organization' | 'product' | 'activity';
+export type SyncModeName = 'full_refresh' | 'incremental';
 
 const SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'resources', 'schemas');
 
 export const DELETED_AT = '_ab_cdc_deleted_at';
+/** Every incremental root's cursor. */
+export const UPDATE_TIME = 'update_time';
 
 /** Everything a stream needs from the outside world. */
 export interface StreamServices {
@@ -53,19 +57,6 @@ export class FieldDefinitionCache {
   }
 }
 
-/** What a root stream yields: shaped records and the position after them. */
-export interface StreamPage {
-  records: Row[];
-  /** The stream state after this page (incremental only). */
-  position?: StreamState;
-}
-
-export interface ReadRequest {
-  syncMode: 'full_refresh' | 'incremental';
-  /** Where to resume (the saved state), already validated. */
-  state?: StreamState;
-}
-
 export function loadStaticSchema(name: string): JsonSchema {
   return JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8'));
 }
@@ -80,182 +71,22 @@ export function ownedCopy(row: Row): Row {
   return Object.assign({}, row);
 }
 
+/** Epoch ms of an RFC 3339 position (NaN when it is not one). */
+export function positionMs(position: string): number {
+  return Date.parse(position);
+}
+
 /**
  * An RFC 3339 position as `updated_since` accepts it (UTC, whole seconds), optionally moved
  * back by a look-back window.
  */
 export function apiTime(position: string | undefined, minusMs = 0): string | undefined {
   if (!position) return undefined;
-  const date = parseRfc3339(position);
-  return date ? toApiTime(new Date(date.getTime() - minusMs)) : undefined;
+  const ms = positionMs(position);
+  return Number.isNaN(ms) ? undefined : toApiTime(new Date(ms - minusMs));
 }
 
-export function laterOf(a: string | undefined, b: string | undefined): string | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return a >= b ? a : b;
-}
-
-/**
- * A Pipedrive table. Subclasses declare what (endpoint, keys, cursor, shaping);
- * this base and the runner do how (paging, schemas, coercion, deletes, state).
- */
-export abstract class PipedriveStream extends AirbyteStreamBase {
-  private preparedSchema?: JsonSchema;
-  private coerce?: (row: Row) => Row;
-  protected customFieldPlan?: CustomFieldPlan;
-
-  constructor(protected readonly services: StreamServices) {
-    super(services.logger);
-  }
-
-  abstract override get name(): string;
-  abstract override get primaryKey(): string | string[];
-
-  /** Cursor field for incremental streams; none for full-refresh-only streams. */
-  override get cursorField(): string | string[] {
-    return [];
-  }
-
-  /** The entity whose custom fields become columns of this stream. */
-  get customFieldEntity(): CustomFieldEntity | undefined {
-    return undefined;
-  }
-
-  /** Root streams return undefined; child streams name the stream they derive from. */
-  get parentName(): string | undefined {
-    return undefined;
-  }
-
-  get isIncremental(): boolean {
-    const cursor = this.cursorField;
-    return Array.isArray(cursor) ? cursor.length > 0 : Boolean(cursor);
-  }
-
-  /** Keys of this stream's state that hold RFC 3339 positions. */
-  get stateKeys(): string[] {
-    return this.isIncremental ? ['update_time'] : [];
-  }
-
-  /**
-   * The state to checkpoint for an incremental read: `position` is how far the read got,
-   * `startState` where this run began, `finished` whether the stream completed. Streams that
-   * must remember something about an unfinished pass (deals_flow) add it here.
-   */
-  checkpointState(
-    position: StreamState,
-    _startState: StreamState,
-    _finished: boolean,
-  ): StreamState {
-    return position;
-  }
-
-  override getJsonSchema(): JsonSchema {
-    return this.preparedSchema ?? loadStaticSchema(this.name);
-  }
-
-  /** Loads custom fields (when the stream has them) and compiles the record coercer. */
-  async prepare(): Promise<JsonSchema> {
-    if (this.preparedSchema) return this.preparedSchema;
-    const schema = loadStaticSchema(this.name);
-    schema.properties[DELETED_AT] = { type: ['null', 'string'], format: 'date-time' };
-    const entity = this.customFieldEntity;
-    if (entity) {
-      const definitions = await this.services.fields.definitions(entity, this.name);
-      this.customFieldPlan = planCustomFields(
-        definitions as any,
-        Object.keys(schema.properties),
-        this.services.config.custom_field_names,
-      );
-      Object.assign(schema.properties, this.customFieldPlan.properties);
-    }
-    this.preparedSchema = schema;
-    this.coerce = compileSchemaCoercer(schema);
-    return schema;
-  }
-
-  /** Turns one API object into this stream's row: stream shaping, custom fields, types, deletes. */
-  protected finish(row: Row): Row {
-    // A fresh copy: rows made by `{ ...raw, … }` get slow to extend (see ownedCopy).
-    return this.finishOwned(ownedCopy(row));
-  }
-
-  /** `finish` for a row this stream made itself with `ownedCopy`: coerced in place. */
-  protected finishOwned(row: Row): Row {
-    const coerced = this.coerce ? this.coerce(row) : row;
-    if (coerced.is_deleted === true) {
-      coerced[DELETED_AT] = coerced.update_time ?? coerced[DELETED_AT] ?? null;
-    } else {
-      coerced[DELETED_AT] = null;
-    }
-    return coerced;
-  }
-
-  /** Root streams read pages of finished rows. */
-  abstract readPages(request: ReadRequest): AsyncGenerator<StreamPage>;
-
-  /** The CDK's contract, kept for compatibility: rows without paging or state. */
-  async *readRecords(
-    syncMode: SyncMode,
-    _cursorField?: string[],
-    _streamSlice?: Record<string, any>,
-    streamState?: Record<string, any>,
-  ): AsyncGenerator<Row> {
-    await this.prepare();
-    const mode = syncMode === SyncMode.INCREMENTAL ? 'incremental' : 'full_refresh';
-    for await (const page of this.readPages({ syncMode: mode, state: streamState })) {
-      yield* page.records;
-    }
-  }
-
-  /** Start of an incremental read: saved cursor, else start_date, else all history. */
-  protected startingPoint(state: StreamState | undefined, key = 'update_time'): string | undefined {
-    const saved = state?.[key];
-    if (typeof saved === 'string' && parseRfc3339(saved)) return saved;
-    return this.services.config.start_date;
-  }
-
-  protected log(level: LogLevel, message: string): void {
-    this.services.log(level, `[${this.name}] ${message}`);
-  }
-}
-
-/** A stream whose rows are derived from another stream's rows (persons → persons_emails). */
-export abstract class ChildStream extends PipedriveStream {
-  abstract override get parentName(): string;
-
-  /**
-   * Rows of this stream for one page of parent rows. `startState` is this
-   * stream's state when the run began (fan-out streams skip unchanged parents).
-   */
-  abstract deriveRows(parentRows: Row[], startState: StreamState): Promise<Row[]> | Row[];
-
-  override get cursorField(): string | string[] {
-    return [];
-  }
-
-  // eslint-disable-next-line require-yield
-  async *readPages(): AsyncGenerator<StreamPage> {
-    throw new Error(`${this.name} is read through its parent ${this.parentName}`);
-  }
-
-  protected finishAll(rows: Row[]): Row[] {
-    return rows.map((row) => this.finish(row));
-  }
-}
-
-/** Options of the generic list streams. */
-export interface ListOptions {
-  /** Extra query parameters on every call. */
-  query?: Query;
-}
-
-/** The state key that records when the rows at position `stateKey` were listed. */
-export function listedAtKey(stateKey: string): string {
-  return `${stateKey}_listed_at`;
-}
-
-/** Max of a field over rows (RFC 3339 strings compare lexically). */
+/** Max of a field over rows (RFC 3339 UTC strings compare lexically). */
 export function maxOf(rows: Row[], field: string, start?: string): string | undefined {
   let max = start;
   for (const row of rows) {
@@ -265,140 +96,437 @@ export function maxOf(rows: Row[], field: string, start?: string): string | unde
   return max;
 }
 
+/** Features an account may lack (an add-on, an admin right): the stream completes empty. */
+export interface OptionalAccess {
+  /** Statuses that mean "not available to this account". */
+  statuses: number[];
+  /** What is missing, for the one warning ("the Projects add-on", "admin rights"). */
+  missing: string;
+}
+
+/** What every stream declares. */
+export interface StreamDeclaration {
+  name: string;
+  primaryKey: string | string[];
+  /** The cursor of an incremental stream; none for full-refresh-only streams. */
+  cursor?: string;
+  /** The entity whose custom fields become columns of this stream. */
+  customFields?: CustomFieldEntity;
+  optional?: OptionalAccess;
+}
+
 /**
- * A v2 list endpoint (cursor paging). Incremental streams read
- * `updated_since=<cursor>` sorted by update_time ascending, so a checkpoint
- * after each page never skips a record.
+ * A Pipedrive table. Declarations say what (endpoint, keys, cursor, shaping); this base and the
+ * runner do how (paging, schemas, coercion, deletes, state).
  */
-export abstract class V2ListStream extends PipedriveStream {
-  abstract get path(): string;
+export abstract class PipedriveStream extends AirbyteStreamBase {
+  private preparedSchema?: JsonSchema;
+  private coerce?: (row: Row) => Row;
+  protected customFieldPlan?: CustomFieldPlan;
+  /** Rows dropped because they lack their primary key (one warning per stream at the end). */
+  rowsWithoutKey = 0;
+  private readonly keyColumns: string[];
+
+  constructor(
+    protected readonly services: StreamServices,
+    readonly declaration: StreamDeclaration,
+  ) {
+    super(services.logger);
+    const key = declaration.primaryKey;
+    this.keyColumns = Array.isArray(key) ? key : [key];
+  }
+
+  override get name(): string {
+    return this.declaration.name;
+  }
+
+  override get primaryKey(): string | string[] {
+    return this.declaration.primaryKey;
+  }
+
+  override get cursorField(): string | string[] {
+    return this.declaration.cursor ?? [];
+  }
+
+  get customFieldEntity(): CustomFieldEntity | undefined {
+    return this.declaration.customFields;
+  }
+
+  /** Root streams return undefined; child streams name the stream they derive from. */
+  get parentName(): string | undefined {
+    return undefined;
+  }
+
+  get isIncremental(): boolean {
+    return this.declaration.cursor !== undefined;
+  }
+
+  /** Keys of this stream's state that hold RFC 3339 positions. */
+  abstract get positionKeys(): string[];
+
+  /** Keys of this stream's state that are not positions (e.g. fan-out memory). */
+  get extraStateKeys(): string[] {
+    return [];
+  }
 
   /**
-   * Renames and seed aliases, before coercion. `row` is this stream's own copy of the API
-   * object (see ownedCopy): add to it and return it rather than spreading it again.
+   * The state to checkpoint: `state` is what the runner tracked (positions, memory),
+   * `startState` where this run began, `finished` whether the stream completed. Streams that
+   * must remember something about an unfinished pass (deals_flow) add it here.
    */
-  protected shape(row: Row): Row {
-    return row;
+  checkpointState(state: StreamState, _startState: StreamState, _finished: boolean): StreamState {
+    return state;
   }
 
-  protected extraQuery(_request: ReadRequest): Query {
-    return {};
+  override getJsonSchema(): JsonSchema {
+    return this.preparedSchema ?? loadStaticSchema(this.name);
   }
 
-  protected shapeAll(records: Row[]): Row[] {
-    const plan = this.customFieldPlan;
-    return records.map((raw) => {
-      const row = this.shape(ownedCopy(raw));
-      // The raw object is not emitted (its values become columns). Undefined, not `delete`:
-      // JSON leaves it out, and `delete` would turn the row into a slow dictionary object.
-      row.custom_fields = undefined;
-      if (plan) plan.applyV2(raw.custom_fields as Record<string, unknown>, row);
-      return this.finishOwned(row);
-    });
+  /**
+   * Loads custom fields (when the stream has them) and compiles the record coercer. With the
+   * configured catalog's schema, custom columns are the catalog's (mapped by field key); a
+   * catalog without properties (hand-written) gets today's fields.
+   */
+  async prepare(catalogSchema?: JsonSchema): Promise<JsonSchema> {
+    if (this.preparedSchema) return this.preparedSchema;
+    const schema = loadStaticSchema(this.name);
+    schema.properties[DELETED_AT] = { type: ['null', 'string'], format: 'date-time' };
+    const entity = this.customFieldEntity;
+    if (entity) {
+      let definitions: Row[] = [];
+      try {
+        definitions = await this.services.fields.definitions(entity, this.name);
+      } catch (error) {
+        // Without permission to read field definitions the stream still reads, without custom
+        // columns (as discover shows it).
+        if (!(error instanceof PermissionError)) throw error;
+        this.log('WARN', `custom fields unavailable (${error.message}); read without them.`);
+      }
+      const pins = catalogSchema ? pinnedColumns(catalogSchema) : undefined;
+      const hasCatalogProperties =
+        catalogSchema !== undefined && Object.keys(catalogSchema.properties ?? {}).length > 0;
+      this.customFieldPlan = planCustomFields(
+        definitions as any,
+        Object.keys(schema.properties),
+        this.services.config.custom_field_names,
+        hasCatalogProperties ? pins : undefined,
+      );
+      this.reportCatalogDrift(this.customFieldPlan);
+      Object.assign(schema.properties, this.customFieldPlan.properties);
+    }
+    this.preparedSchema = schema;
+    this.coerce = compileSchemaCoercer(schema);
+    return schema;
   }
 
-  async *readPages(request: ReadRequest): AsyncGenerator<StreamPage> {
-    yield* this.readList(this.path, request, 'update_time', this.extraQuery(request));
+  private reportCatalogDrift(plan: CustomFieldPlan): void {
+    if (plan.unknown.length > 0) {
+      const names = plan.unknown.map((field) => `"${field.name}" (${field.key})`).join(', ');
+      this.log(
+        'INFO',
+        `Pipedrive has custom field(s) the configured catalog does not: ${names}. They are not emitted; refresh the source schema in Airbyte to get them.`,
+      );
+    }
+    for (const { key, column } of plan.missing) {
+      this.log(
+        'WARN',
+        `column ${column} holds Pipedrive custom field ${key}, which Pipedrive no longer has (deleted or hidden from this token): it stays null. Refresh the source schema in Airbyte to drop it.`,
+      );
+    }
   }
 
-  protected async *readList(
-    path: string,
-    request: ReadRequest,
-    stateKey: string,
-    extra: Query,
-  ): AsyncGenerator<StreamPage> {
-    const incremental = request.syncMode === 'incremental' && this.isIncremental;
-    const since = incremental ? this.sinceFor(request.state, stateKey) : undefined;
-    const query: Query = incremental
-      ? { sort_by: 'update_time', sort_direction: 'asc', updated_since: since, ...extra }
-      : { sort_by: 'id', sort_direction: 'asc', ...extra };
-    let position = incremental ? (request.state?.[stateKey] as string | undefined) : undefined;
-    const listedKey = listedAtKey(stateKey);
-    let listedAt = this.tracksListingTime ? request.state?.[listedKey] : undefined;
-    let listedInThisRun: string | undefined;
-    const size = this.rowsPerCheckpoint;
-    for await (const page of this.services.client.paginateV2(path, query, this.name)) {
-      const rows = this.shapeAll(page.records);
-      // Rows come sorted by update_time, so every slice end is a safe checkpoint.
-      for (let start = 0; start === 0 || start < rows.length; start += size) {
-        const slice = size >= rows.length ? rows : rows.slice(start, start + size);
-        const sliceMax = incremental ? maxOf(slice, 'update_time') : undefined;
-        if (sliceMax && (!position || sliceMax >= position)) {
-          // When Pipedrive first listed the rows of the position's second in this run (the
-          // earliest page holding them): if that was after the second ended, no row of that
-          // second can have changed unseen.
-          if (sliceMax !== position || listedInThisRun !== sliceMax) listedAt = page.serverTime;
-          position = sliceMax;
-          listedInThisRun = sliceMax;
-        }
-        const state: StreamState | undefined =
-          incremental && position ? { [stateKey]: position } : undefined;
-        // Mid-pass, rows of the position's second may still follow (ties across a page or
-        // slice end): the second is not complete, so any earlier listing time is cleared.
-        if (state && this.tracksListingTime) state[listedKey] = null;
-        yield { records: slice, position: state };
+  /** `finish` for a row this stream made itself with `ownedCopy`: coerced in place. */
+  protected finishOwned(row: Row): Row {
+    const coerced = this.coerce ? this.coerce(row) : row;
+    if (coerced.is_deleted === true) {
+      // A destination drops a key only when its deletion time is set: never leave it null.
+      coerced[DELETED_AT] =
+        toTimestamp(coerced.update_time) ??
+        toTimestamp(coerced[DELETED_AT]) ??
+        toApiTime(this.services.syncStartedAt);
+    } else {
+      coerced[DELETED_AT] = null;
+    }
+    return coerced;
+  }
+
+  /** Turns one API object into this stream's row (a copy: the input is not changed). */
+  protected finish(row: Row): Row {
+    return this.finishOwned(ownedCopy(row));
+  }
+
+  /** Rows that have their primary key; the others are counted and left out. */
+  keepKeyed(rows: Row[]): Row[] {
+    const keys = this.keyColumns;
+    let kept: Row[] | undefined;
+    for (let index = 0; index < rows.length; index++) {
+      const row = rows[index];
+      let keyed = true;
+      for (const key of keys) {
+        const value = row[key];
+        if (value === null || value === undefined || value === '') keyed = false;
+      }
+      if (!keyed) {
+        this.rowsWithoutKey++;
+        kept ??= rows.slice(0, index);
+      } else if (kept) {
+        kept.push(row);
       }
     }
-    if (incremental && position && this.tracksListingTime) {
-      // The pass is complete: every row of the position's second has been handled.
-      yield {
-        records: [],
-        position: {
-          [stateKey]: position,
-          [listedKey]: typeof listedAt === 'string' ? listedAt : null,
-        },
-      };
-    }
+    return kept ?? rows;
   }
 
-  /**
-   * Whether the position also records when Pipedrive listed its rows (`<key>_listed_at`), so
-   * that work keyed on "changed since the position" can skip the position's own second when
-   * it was already complete (deals → per-deal calls).
-   */
-  protected get tracksListingTime(): boolean {
-    return false;
+  /** The CDK's contract, kept for compatibility: the runner reads streams, not this. */
+  // eslint-disable-next-line require-yield
+  async *readRecords(
+    _syncMode: SyncMode,
+    _cursorField?: string[],
+    _streamSlice?: Record<string, any>,
+    _streamState?: Record<string, any>,
+  ): AsyncGenerator<Row> {
+    throw new Error(`${this.name} is read by the connector's runner (src/read.ts)`);
   }
 
-  /**
-   * Rows per checkpoint. A page is one checkpoint unless its rows fan out into costly
-   * per-row calls (deals → flow): then a smaller slice bounds the work, and the API tokens,
-   * that a stop (daily budget, outage, kill) makes the next run repeat.
-   */
-  protected get rowsPerCheckpoint(): number {
-    return Infinity;
-  }
-
-  /** updated_since for this read; streams with a look-back override it. */
-  protected sinceFor(state: StreamState | undefined, stateKey: string): string | undefined {
-    return this.startingPoint(state, stateKey);
+  log(level: LogLevel, message: string): void {
+    this.services.log(level, `[${this.name}] ${message}`);
   }
 }
 
-/** A v1 list endpoint (offset paging), full refresh unless a subclass adds a cursor. */
-export abstract class V1ListStream extends PipedriveStream {
-  abstract get path(): string;
+// ---- root streams ---------------------------------------------------------------------------
 
-  /** Renames and seed aliases on this stream's own copy of the API object (see V2ListStream). */
-  protected shape(row: Row): Row {
-    return row;
+/** How one endpoint of a root stream is read. */
+export type PassReader =
+  /** v2 cursor list; incremental with updated_since, sorted by update_time, in windows. */
+  | 'v2'
+  /** v1 offset list, full refresh. */
+  | 'v1'
+  /** v1 list sorted by update_time, paged by moving updated_since (notes, leads). */
+  | 'v1-updated-since'
+  /** v1 list sorted newest first, read until older than the cursor (files). */
+  | 'v1-newest-first';
+
+/** One endpoint of a root stream, with its own position in the state. */
+export interface PassSpec {
+  /** The state key of this pass's position. */
+  key: string;
+  reader: PassReader;
+  path: string;
+  query?: Query;
+  /** v2: whether updated_since/updated_until are accepted (windows, incremental filter). */
+  timeFilters?: boolean;
+  /** v2: whether sort_by=update_time is accepted (false: id order, full refresh only). */
+  sortsByUpdateTime?: boolean;
+  /** v1: whether the list pages (false: one answer without paging block). */
+  paged?: boolean;
+  /** Marks the rows of this pass (archived deals and leads). */
+  mark?: (row: Row) => void;
+}
+
+export interface RootDeclaration extends StreamDeclaration {
+  passes: PassSpec[];
+  /**
+   * Renames and seed aliases, before coercion, on this stream's own copy of the API object
+   * (see ownedCopy): add to it and return it rather than spreading it again.
+   */
+  shape?: (row: Row, stream: RootStream) => Row;
+  /** Custom-field values: v2 `custom_fields` object (default) or v1 keys at the root (leads). */
+  customFieldsAt?: 'v2' | 'v1';
+  /** How far before a saved position each incremental run re-reads (late writes), ms. */
+  lookbackMs?: (config: PipedriveConfig) => number;
+  /** A reader of its own, for the rare table no pass reader fits (field definitions). */
+  read?: (stream: RootStream, pass: PassSpec, request: PassRequest) => Promise<void>;
+}
+
+/** A stream read from its own endpoint(s), in passes. */
+export class RootStream extends PipedriveStream {
+  constructor(
+    services: StreamServices,
+    override readonly declaration: RootDeclaration,
+  ) {
+    super(services, declaration);
   }
 
-  protected query(_request: ReadRequest): Query {
-    return {};
+  get passes(): PassSpec[] {
+    return this.declaration.passes;
   }
 
-  async *readPages(request: ReadRequest): AsyncGenerator<StreamPage> {
-    const incremental = request.syncMode === 'incremental' && this.isIncremental;
-    let position = incremental ? (request.state?.update_time as string | undefined) : undefined;
-    for await (const page of this.services.client.paginateV1(
-      this.path,
-      this.query(request),
-      this.name,
-    )) {
-      const rows = page.records.map((raw) => this.finishOwned(this.shape(ownedCopy(raw))));
-      if (incremental) position = laterOf(position, maxOf(rows, 'update_time'));
-      yield { records: rows, position: position ? { update_time: position } : undefined };
+  get positionKeys(): string[] {
+    return this.isIncremental ? this.passes.map((pass) => pass.key) : [];
+  }
+
+  get lookbackMs(): number {
+    return this.declaration.lookbackMs?.(this.services.config) ?? 0;
+  }
+
+  get client(): PipedriveClient {
+    return this.services.client;
+  }
+
+  get config(): PipedriveConfig {
+    return this.services.config;
+  }
+
+  get fields(): FieldDefinitionCache {
+    return this.services.fields;
+  }
+
+  /** Rows of one page: shaped, custom fields as columns, coerced, keyed. */
+  shapeRows(records: Row[], pass: PassSpec): Row[] {
+    const plan = this.customFieldPlan;
+    const shape = this.declaration.shape;
+    const v1Fields = this.declaration.customFieldsAt === 'v1';
+    const rows: Row[] = new Array(records.length);
+    for (let index = 0; index < records.length; index++) {
+      const raw = records[index];
+      let row = ownedCopy(raw);
+      if (plan) {
+        if (v1Fields) {
+          plan.applyV1(raw, row);
+        } else {
+          // The raw object is not emitted (its values become columns). Undefined, not
+          // `delete`: JSON leaves it out, and `delete` would make the row a slow dictionary.
+          row.custom_fields = undefined;
+          plan.applyV2(raw.custom_fields as Record<string, unknown>, row);
+        }
+      }
+      if (shape) row = shape(row, this);
+      pass.mark?.(row);
+      rows[index] = this.finishOwned(row);
     }
+    return this.keepKeyed(rows);
   }
+}
+
+/** A v2 list with update_time: incremental, partitionable in updated_since/until windows. */
+export function v2Table(
+  declaration: Omit<RootDeclaration, 'passes'> & { path: string; query?: Query },
+): RootDeclaration {
+  const { path: listPath, query, ...rest } = declaration;
+  return {
+    cursor: UPDATE_TIME,
+    ...rest,
+    passes: [{ key: UPDATE_TIME, reader: 'v2', path: listPath, query }],
+  };
+}
+
+/** A v1 list read whole every time (users, activity types, …). */
+export function v1Table(
+  declaration: Omit<RootDeclaration, 'passes'> & { path: string; query?: Query; paged?: boolean },
+): RootDeclaration {
+  const { path: listPath, query, paged, ...rest } = declaration;
+  return { ...rest, passes: [{ key: UPDATE_TIME, reader: 'v1', path: listPath, query, paged }] };
+}
+
+// ---- child streams --------------------------------------------------------------------------
+
+export interface ChildDeclaration extends StreamDeclaration {
+  parent: string;
+}
+
+/** A stream whose rows come with, or from, another stream's rows (its parent). */
+export abstract class ChildStream extends PipedriveStream {
+  constructor(
+    services: StreamServices,
+    override readonly declaration: ChildDeclaration,
+  ) {
+    super(services, declaration);
+  }
+
+  override get parentName(): string {
+    return this.declaration.parent;
+  }
+
+  /** A child's positions are its parent's passes: both advance with the same pages. */
+  parentPositionKeys: string[] = [];
+
+  get positionKeys(): string[] {
+    return this.isIncremental ? this.parentPositionKeys : [];
+  }
+}
+
+export interface ArrayChildDeclaration extends ChildDeclaration {
+  /** The rows of one parent row (unfinished: the base coerces them). */
+  rows: (parent: Row) => Row[];
+  /**
+   * `cursor` is the column that carries the parent's update_time (`person_update_time`);
+   * none for children of full-refresh parents.
+   */
+}
+
+/**
+ * A child table made of an array inside each parent row (persons → persons_emails, products →
+ * products_prices, fields → options): no extra calls. Children of an incremental parent are
+ * incremental too: their cursor is `<parent>_update_time`, the parent's update_time copied into
+ * each row. Children of a deleted parent carry its `_ab_cdc_deleted_at`, so a destination drops
+ * them with the parent.
+ */
+export class ArrayChildStream extends ChildStream {
+  constructor(
+    services: StreamServices,
+    override readonly declaration: ArrayChildDeclaration,
+  ) {
+    super(services, declaration);
+  }
+
+  deriveRows(parents: Row[]): Row[] {
+    const cursor = this.declaration.cursor;
+    const rows: Row[] = [];
+    for (const parent of parents) {
+      const deletedAt = parent[DELETED_AT] ?? null;
+      for (const raw of this.declaration.rows(parent)) {
+        if (cursor) raw[cursor] = parent.update_time ?? null;
+        const row = this.finishOwned(raw);
+        row[DELETED_AT] = deletedAt;
+        rows.push(row);
+      }
+    }
+    return this.keepKeyed(rows);
+  }
+}
+
+/**
+ * Entries of an array of objects, once per `key` value: entries without one are dropped (the
+ * key is part of the child's primary key), and duplicates keep the first entry.
+ */
+export function uniqueBy(items: unknown, key: string): Row[] {
+  if (!Array.isArray(items)) return [];
+  const seen = new Set<string>();
+  const result: Row[] = [];
+  for (const item of items) {
+    if (!item || typeof item !== 'object' || Array.isArray(item)) continue;
+    const value = (item as Row)[key];
+    if (value === null || value === undefined || value === '') continue;
+    const id = String(value);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    result.push(item as Row);
+  }
+  return result;
+}
+
+/** A page of rows handed to the runner by a pass reader. */
+export interface PassPage {
+  rows: Row[];
+  /** The page's place in the pass order; the runner adds its slices and closes it. */
+  node: ProgressSequence;
+  /** Lower bound of Pipedrive's clock when it read this page (epoch ms). */
+  listedAfterMs?: number;
+  /**
+   * Whether the rows' update_time may serve as checkpoint positions (rows in ascending
+   * update_time); false for lists in another order, whose position is set when they end.
+   */
+  positioned: boolean;
+}
+
+/** What the runner asks of a pass reader. */
+export interface PassRequest {
+  mode: SyncModeName;
+  /** Incremental: updated_since (inclusive), already moved back by look-backs. */
+  since?: string;
+  progress: ProgressSequence;
+  onPage(page: PassPage): Promise<void>;
+  /** The group stopped (failure, budget): readers stop at the next page. */
+  stopped(): boolean;
+  /** Upper end of the data for window splits: the sync's start on Pipedrive's clock (ms). */
+  nowMs: number;
 }

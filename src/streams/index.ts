@@ -1,42 +1,95 @@
-import { Activities } from './activities';
-import type { PipedriveStream, StreamServices } from './base';
-import { Currencies } from './currencies';
-import { DealProducts, Deals, DealsFlow } from './deals';
+import {
+  type ArrayChildDeclaration,
+  ArrayChildStream,
+  ChildStream,
+  type PipedriveStream,
+  type RootDeclaration,
+  RootStream,
+  type StreamServices,
+} from './base';
+import { dealProducts, deals, DealsFlow } from './deals';
+import {
+  activities,
+  activityTypes,
+  currencies,
+  leadLabels,
+  organizations,
+  pipelines,
+  stages,
+  users,
+} from './entities';
+import {
+  type BatchDeclaration,
+  BatchFanOutStream,
+  type PerParentDeclaration,
+  PerParentFanOutStream,
+} from './fanout';
 import { fieldStreams } from './fields';
-import { LeadLabels, Leads } from './leads';
-import { Notes } from './notes';
-import { Organizations } from './organizations';
-import { Persons, PersonsEmails, PersonsPhones } from './persons';
-import { Pipelines, Stages } from './pipelines';
-import { Products, ProductsPrices } from './products';
-import { Teams, TeamsUsers } from './teams';
-import { ActivityTypes, Users } from './users';
+import { leads } from './leads';
+import { notes } from './notes';
+import { persons, personsEmails, personsPhones } from './persons';
+import { products, productsPrices } from './products';
+import { teams, teamsUsers } from './teams';
 
-/** Every stream of the connector, in the order a sync reads them. */
+type Factory = (services: StreamServices) => PipedriveStream;
+
+const root =
+  (declaration: RootDeclaration): Factory =>
+  (services) =>
+    new RootStream(services, declaration);
+const array =
+  (declaration: ArrayChildDeclaration): Factory =>
+  (services) =>
+    new ArrayChildStream(services, declaration);
+const batch =
+  (declaration: BatchDeclaration): Factory =>
+  (services) =>
+    new BatchFanOutStream(services, declaration);
+const perParent =
+  (declaration: PerParentDeclaration): Factory =>
+  (services) =>
+    new PerParentFanOutStream(services, declaration);
+
+/** Every stream of the connector, each parent before its children. */
+const STREAMS: Factory[] = [
+  ...fieldStreams.map((declaration) =>
+    'passes' in declaration ? root(declaration) : array(declaration),
+  ),
+  root(users),
+  root(pipelines),
+  root(stages),
+  root(activityTypes),
+  root(currencies),
+  root(teams),
+  perParent(teamsUsers),
+  root(organizations),
+  root(persons),
+  array(personsEmails),
+  array(personsPhones),
+  root(products),
+  array(productsPrices),
+  root(deals),
+  batch(dealProducts),
+  (services) => new DealsFlow(services),
+  root(leadLabels),
+  root(leads),
+  root(activities),
+  root(notes),
+];
+
+/** Every stream of the connector, each parent before its children. */
 export function allStreams(services: StreamServices): PipedriveStream[] {
-  return [
-    ...fieldStreams(services),
-    new Users(services),
-    new Pipelines(services),
-    new Stages(services),
-    new ActivityTypes(services),
-    new Currencies(services),
-    new Teams(services),
-    new TeamsUsers(services),
-    new Organizations(services),
-    new Persons(services),
-    new PersonsEmails(services),
-    new PersonsPhones(services),
-    new Products(services),
-    new ProductsPrices(services),
-    new Deals(services),
-    new DealProducts(services),
-    new DealsFlow(services),
-    new LeadLabels(services),
-    new Leads(services),
-    new Activities(services),
-    new Notes(services),
-  ];
+  const streams = STREAMS.map((factory) => factory(services));
+  const byName = new Map(streams.map((stream) => [stream.name, stream]));
+  for (const stream of streams) {
+    if (!(stream instanceof ChildStream)) continue;
+    const parent = byName.get(stream.parentName);
+    if (!(parent instanceof RootStream)) {
+      throw new Error(`Stream ${stream.name} has an unknown parent ${stream.parentName}`);
+    }
+    stream.parentPositionKeys = parent.positionKeys;
+  }
+  return streams;
 }
 
-export { ChildStream, PipedriveStream, V1ListStream, V2ListStream } from './base';
+export { ChildStream, PipedriveStream, RootStream } from './base';

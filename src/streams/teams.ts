@@ -1,95 +1,59 @@
-import { ResourceGoneError } from '../errors';
-import { toApiTime, toBoolean, toInteger } from '../normalize';
+import { toBoolean, toInteger } from '../normalize';
 import { listData } from '../pipedrive/client';
-import {
-  ChildStream,
-  DELETED_AT,
-  type ReadRequest,
-  type Row,
-  type StreamPage,
-  V1ListStream,
-} from './base';
+import { DELETED_AT, type RootDeclaration, type Row, v1Table } from './base';
+import { type PerParentDeclaration } from './fanout';
+
+/** Pipedrive answers 410 (or 404) once legacy teams are gone for an account. */
+const LEGACY_TEAMS_GONE = {
+  statuses: [404, 410],
+  missing: 'legacy teams (Pipedrive deprecated /v1/legacyTeams)',
+};
 
 /**
- * GET /v1/legacyTeams (deprecated by Pipedrive). When the endpoint is gone (410, or 404) the
- * stream logs a warning and completes empty instead of failing the sync.
+ * GET /v1/legacyTeams (deprecated by Pipedrive). When the endpoint is gone the stream and its
+ * members complete empty with one warning instead of failing the sync.
  */
-export class Teams extends V1ListStream {
-  get name(): string {
-    return 'teams';
-  }
-  get primaryKey(): string {
-    return 'id';
-  }
-  get path(): string {
-    return '/legacyTeams';
-  }
-
-  protected override shape(row: Row): Row {
+export const teams: RootDeclaration = v1Table({
+  name: 'teams',
+  primaryKey: 'id',
+  path: '/legacyTeams',
+  paged: false,
+  optional: LEGACY_TEAMS_GONE,
+  shape(row) {
     const deleted = toBoolean(row.deleted_flag) === true;
     row.is_deleted = deleted;
-    // Teams have no update_time: a deleted team is marked deleted as of this sync.
-    row[DELETED_AT] = deleted ? toApiTime(this.services.syncStartedAt) : null;
+    // Teams have no update_time: a deleted team's deletion time is its add_time, which is the
+    // same on every read (two full reads of unchanged data must be identical).
+    row[DELETED_AT] = deleted ? (row.add_time ?? null) : null;
     return row;
-  }
-
-  override async *readPages(request: ReadRequest): AsyncGenerator<StreamPage> {
-    try {
-      yield* super.readPages(request);
-    } catch (error) {
-      if (!(error instanceof ResourceGoneError)) throw error;
-      this.log(
-        'WARN',
-        `Pipedrive answered ${error.status} for /v1/legacyTeams: legacy teams are no longer available for this account, so teams and teams_users are empty.`,
-      );
-    }
-  }
-}
+  },
+});
 
 /**
  * One row per (team, member): from the team's `users` ids, or from
  * GET /v1/legacyTeams/{id}/users when a team comes without them.
  */
-export class TeamsUsers extends ChildStream {
-  get name(): string {
-    return 'teams_users';
-  }
-  get parentName(): string {
-    return 'teams';
-  }
-  get primaryKey(): string[] {
-    return ['team_id', 'user_id'];
-  }
-
-  async deriveRows(teams: Row[]): Promise<Row[]> {
+export const teamsUsers: PerParentDeclaration = {
+  name: 'teams_users',
+  parent: 'teams',
+  primaryKey: ['team_id', 'user_id'],
+  optional: LEGACY_TEAMS_GONE,
+  async read(team, stream) {
+    let ids: unknown[];
+    if (Array.isArray(team.users)) {
+      ids = team.users;
+    } else {
+      const body = await stream.client.get('v1', `/legacyTeams/${team.id}/users`, {}, stream.name);
+      ids = listData(body, '/v1/legacyTeams/{id}/users');
+    }
+    const seen = new Set<number>();
     const rows: Row[] = [];
-    for (const team of teams) {
-      const ids = Array.isArray(team.users) ? team.users : await this.membersOf(team.id);
-      const seen = new Set<number>();
-      for (const raw of ids) {
-        const userId = toInteger(raw);
-        if (userId === null || seen.has(userId)) continue;
-        seen.add(userId);
-        const row = this.finish({ team_id: team.id, user_id: userId });
-        row[DELETED_AT] = team[DELETED_AT] ?? null;
-        rows.push(row);
-      }
+    for (const raw of ids) {
+      const userId = toInteger(raw);
+      if (userId === null || seen.has(userId)) continue;
+      seen.add(userId);
+      rows.push({ team_id: team.id, user_id: userId });
     }
     return rows;
-  }
-
-  private async membersOf(teamId: number): Promise<unknown[]> {
-    const path = `/legacyTeams/${teamId}/users`;
-    try {
-      const body = await this.services.client.get('v1', path, {}, this.name);
-      return listData(body, '/v1/legacyTeams/{id}/users');
-    } catch (error) {
-      if (!(error instanceof ResourceGoneError)) throw error;
-      this.log(
-        'WARN',
-        `Pipedrive answered ${error.status} for the members of team ${teamId}: skipped.`,
-      );
-      return [];
-    }
-  }
-}
+  },
+};

@@ -1,0 +1,474 @@
+/**
+ * The pass readers: how one endpoint of a root stream is read, page by page, into the runner.
+ * One reader per paging style; every table is a declaration that picks one (src/streams/base.ts).
+ *
+ *  - v2: cursor paging sorted by update_time, `updated_since` for incremental passes, and
+ *    `updated_until` windows read concurrently when the limiter has room (one big stream can
+ *    fill the burst limit alone);
+ *  - v1: offset paging of a list read whole;
+ *  - v1-updated-since: a v1 list sorted by update_time, paged by moving updated_since;
+ *  - v1-newest-first: a v1 list sorted newest first, read until rows are older than the cursor.
+ *
+ * Readers also guard against an API that misbehaves: rows older than asked for are left out,
+ * pages that do not move forward end the pass with a clear error instead of looping.
+ */
+import { ConnectorError, TransientError } from '../errors';
+import { toApiTime, toTimestamp } from '../normalize';
+import { listRecords, PAGE_LIMIT, type Query, v1Pagination } from '../pipedrive/client';
+import { endpointLabel } from '../pipedrive/costs';
+import {
+  maxOf,
+  type PassRequest,
+  type PassSpec,
+  positionMs,
+  type RootStream,
+  type Row,
+  UPDATE_TIME,
+} from './base';
+import { later, type ProgressSequence } from './progress';
+
+/** A window narrower than this is not split further. */
+const MIN_SPLIT_SPAN_MS = 60_000;
+/** A new lane must have about this many pages of its own to be worth a partial extra page. */
+const PAGES_PER_NEW_LANE = 4;
+const MAX_LANES_PER_PASS = 32;
+/** Pages in a row that bring nothing new before a pass is declared stuck. */
+const MAX_STALE_PAGES = 3;
+
+export async function readPass(
+  stream: RootStream,
+  pass: PassSpec,
+  request: PassRequest,
+): Promise<void> {
+  switch (pass.reader) {
+    case 'v2':
+      return new V2PassReader(stream, pass, request).read();
+    case 'v1':
+      return readV1List(stream, pass, request);
+    case 'v1-updated-since':
+      return readV1ByUpdateTime(stream, pass, request);
+    case 'v1-newest-first':
+      return readV1NewestFirst(stream, pass, request);
+  }
+}
+
+/** One warning per stream and kind of oddity, however many pages show it. */
+const warned = new WeakMap<RootStream, Set<string>>();
+function warnOnce(stream: RootStream, kind: string, message: string): void {
+  let kinds = warned.get(stream);
+  if (!kinds) warned.set(stream, (kinds = new Set()));
+  if (kinds.has(kind)) return;
+  kinds.add(kind);
+  stream.log('WARN', message);
+}
+
+/** Rows of an incremental pass older than what was asked for: a misbehaving server's. */
+function dropOlder(
+  stream: RootStream,
+  rows: Row[],
+  since: string | undefined,
+  what: string,
+): Row[] {
+  if (!since) return rows;
+  const kept = rows.filter((row) => {
+    const time = row[UPDATE_TIME];
+    return typeof time !== 'string' || time >= since;
+  });
+  if (kept.length < rows.length) {
+    warnOnce(
+      stream,
+      'older-rows',
+      `Pipedrive returned ${rows.length - kept.length} row(s) updated before ${what}=${since}: they are left out (they were read by an earlier sync).`,
+    );
+  }
+  return kept;
+}
+
+/** (update_time, id) of a row, for checking that sorted pages move forward. */
+function sortKey(row: Row | undefined): string {
+  if (!row) return '';
+  const id = row.id;
+  return `${String(row[UPDATE_TIME] ?? '')}\u0000${typeof id === 'number' ? String(id).padStart(16, '0') : String(id ?? '')}`;
+}
+
+interface Window {
+  /** Inclusive start (updated_since); undefined: from the beginning of the pass. */
+  start?: string;
+  /** Exclusive end (updated_until); undefined: open-ended (catches rows updated meanwhile). */
+  end?: string;
+  node: ProgressSequence;
+  /** Newest update_time read in this window so far. */
+  last?: string;
+}
+
+class V2PassReader {
+  private readonly lanes = new Set<Promise<void>>();
+  private readonly windows: Window[] = [];
+  private failure: unknown;
+  private filters: boolean;
+  private readonly sorted: boolean;
+  private readonly endpoint: string;
+
+  constructor(
+    private readonly stream: RootStream,
+    private readonly pass: PassSpec,
+    private readonly request: PassRequest,
+  ) {
+    this.sorted = pass.sortsByUpdateTime !== false;
+    this.filters = this.sorted && pass.timeFilters !== false && !filtersRejected.has(stream);
+    this.endpoint = endpointLabel('v2', pass.path);
+  }
+
+  async read(): Promise<void> {
+    const first: Window = { start: this.request.since, node: this.request.progress.sequence() };
+    this.windows.push(first);
+    this.launch(first);
+    await this.settle();
+    if (
+      this.failure === undefined &&
+      this.windows.length > 1 &&
+      this.request.mode === 'full_refresh'
+    ) {
+      // A row updated while the windows were read moves past every window that had not reached
+      // it yet; if the open last window finished first, nobody would read it. One more call
+      // from the newest row seen catches such rows, so a full refresh misses nothing.
+      const newest = this.windows.reduce<string | undefined>(
+        (max, w) => later(max, w.last),
+        undefined,
+      );
+      const tail: Window = { start: newest, node: this.request.progress.sequence(newest) };
+      this.windows.push(tail);
+      this.launch(tail);
+      await this.settle();
+    }
+    if (this.failure !== undefined) throw this.failure;
+    this.request.progress.close();
+  }
+
+  private launch(window: Window): void {
+    const lane = this.lane(window).catch((error) => {
+      this.failure ??= error;
+    });
+    this.lanes.add(lane);
+    void lane.finally(() => this.lanes.delete(lane));
+  }
+
+  private async settle(): Promise<void> {
+    while (this.lanes.size > 0) await Promise.all([...this.lanes]);
+  }
+
+  private query(window: Window): Query {
+    const query: Query = this.sorted
+      ? { ...this.pass.query, sort_by: UPDATE_TIME, sort_direction: 'asc' }
+      : { ...this.pass.query, sort_by: 'id', sort_direction: 'asc' };
+    if (this.filters) {
+      if (window.start) query.updated_since = window.start;
+      if (window.end) query.updated_until = window.end;
+    }
+    return query;
+  }
+
+  private async lane(window: Window): Promise<void> {
+    const { client } = this.stream;
+    let previousLast = '';
+    let stale = 0;
+    let started = false;
+    try {
+      for await (const page of client.paginateV2(
+        this.pass.path,
+        this.query(window),
+        this.stream.name,
+      )) {
+        started = true;
+        if (this.failure !== undefined || this.request.stopped()) return;
+        let rows = this.stream.shapeRows(page.records, this.pass);
+        if (this.sorted && rows.length > 0) {
+          const last = sortKey(rows.at(-1));
+          stale = last <= previousLast ? stale + 1 : 0;
+          if (stale >= MAX_STALE_PAGES) {
+            throw new TransientError(
+              `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${stale} pages in a row with nothing newer than the page before): the stream stops instead of reading the same rows again.`,
+            );
+          }
+          if (last > previousLast) previousLast = last;
+        }
+        if (this.sorted) rows = dropOlder(this.stream, rows, this.request.since, 'updated_since');
+        let reachedEnd = false;
+        if (window.end) {
+          // The window may have been narrowed (split) after its query started.
+          const cut = rows.findIndex(
+            (row) => typeof row[UPDATE_TIME] === 'string' && row[UPDATE_TIME] >= window.end!,
+          );
+          if (cut >= 0) {
+            rows = rows.slice(0, cut);
+            reachedEnd = true;
+          }
+        }
+        await this.request.onPage({
+          rows,
+          node: window.node.sequence(),
+          listedAfterMs: page.listedAfterMs,
+          positioned: this.sorted,
+        });
+        window.last = maxOf(rows, UPDATE_TIME, window.last);
+        if (reachedEnd || !page.hasMore) break;
+        this.maybeSplit(window, rows);
+      }
+    } catch (error) {
+      if (!started && this.filters && rejectsTimeFilters(error)) {
+        // /v2/products?updated_since is not in the December 2025 OpenAPI file: without it the
+        // stream reads every row sorted by update_time and keeps those it needs, still
+        // incremental.
+        filtersRejected.add(this.stream);
+        this.filters = false;
+        warnOnce(
+          this.stream,
+          'no-time-filters',
+          `Pipedrive refused updated_since for GET ${this.endpoint} (${(error as Error).message}); reading the whole list sorted by update_time instead and keeping the rows changed since the cursor.`,
+        );
+        return this.lane(window);
+      }
+      throw error;
+    }
+    window.node.close();
+  }
+
+  /**
+   * When the limiter has room for more requests than are waiting, hands the rest of this
+   * window to new lanes: split in equal time spans, the first kept by this lane, which stops
+   * at the new end (reading at most one page into the next window).
+   */
+  private maybeSplit(window: Window, rows: Row[]): void {
+    if (!this.filters || rows.length < 2) return;
+    const spare = this.stream.client.gate.spare;
+    const room = MAX_LANES_PER_PASS - this.lanes.size;
+    if (spare <= 0 || room <= 0) return;
+    const fromMs = positionMs(window.last ?? rows.at(-1)![UPDATE_TIME]);
+    const toMs = window.end ? positionMs(window.end) : this.request.nowMs;
+    const span = toMs - fromMs;
+    if (!(span >= MIN_SPLIT_SPAN_MS)) return;
+    const pageSpan = Math.max(
+      1000,
+      positionMs(rows.at(-1)![UPDATE_TIME]) - positionMs(rows[0][UPDATE_TIME]),
+    );
+    const parts = Math.min(spare + 1, room + 1, Math.floor(span / pageSpan / PAGES_PER_NEW_LANE));
+    if (!(parts >= 2)) return;
+    const bounds: string[] = [];
+    for (let index = 1; index < parts; index++) {
+      const bound = toApiTime(new Date(fromMs + Math.floor((span * index) / parts)));
+      if (bound > (bounds.at(-1) ?? window.last ?? '')) bounds.push(bound);
+    }
+    if (bounds.length === 0) return;
+    const oldEnd = window.end;
+    window.end = bounds[0];
+    let previous = window;
+    bounds.forEach((start, index) => {
+      const next: Window = {
+        start,
+        end: bounds[index + 1] ?? oldEnd,
+        node: this.request.progress.sequenceAfter(previous.node, start),
+      };
+      this.windows.splice(this.windows.indexOf(previous) + 1, 0, next);
+      this.launch(next);
+      previous = next;
+    });
+  }
+}
+
+/** Streams whose endpoint answered 400 to updated_since in this run (products, see above). */
+const filtersRejected = new WeakSet<RootStream>();
+
+function rejectsTimeFilters(error: unknown): boolean {
+  return (
+    error instanceof ConnectorError &&
+    error.status === 400 &&
+    /updated_(since|until)/i.test(error.message)
+  );
+}
+
+/** A v1 list read whole (users, activity types, field definitions, …). */
+async function readV1List(stream: RootStream, pass: PassSpec, request: PassRequest): Promise<void> {
+  const window = request.progress.sequence();
+  for await (const page of stream.client.paginateV1(pass.path, pass.query ?? {}, stream.name, {
+    paged: pass.paged,
+  })) {
+    if (request.stopped()) return;
+    await request.onPage({
+      rows: stream.shapeRows(page.records, pass),
+      node: window.sequence(),
+      listedAfterMs: page.listedAfterMs,
+      positioned: false,
+    });
+  }
+  window.close();
+  request.progress.close();
+}
+
+/**
+ * A v1 list sorted by `update_time ASC` from `updated_since` (inclusive), paged by moving
+ * `updated_since` to the newest update_time of the page instead of by offset.
+ *
+ * Offset paging over a list sorted by update_time loses records: a record updated while the
+ * pages are read moves to the end and every later record shifts one place back, so the one at
+ * the next offset is never seen. Moving `updated_since` forward makes every page start where the
+ * last one ended whatever changes meanwhile. Rows of the boundary second already handed over
+ * (same id and same full-precision update_time) are not handed over again; a page made of one
+ * second only advances by offset within that second.
+ *
+ * A server that ignores updated_since (before January 2026) would make this loop re-read the
+ * table quadratically: each page is checked, and on the first row older than asked for the
+ * pass falls back to offset paging in id order (stable while rows change) with the filter
+ * applied here, and a position set only once the whole list is read.
+ */
+async function readV1ByUpdateTime(
+  stream: RootStream,
+  pass: PassSpec,
+  request: PassRequest,
+): Promise<void> {
+  const { client } = stream;
+  const endpoint = endpointLabel('v1', pass.path);
+  const paging = (body: { additional_data?: unknown }): string | undefined =>
+    v1Pagination(body as any) ? undefined : 'has no paging block';
+  const window = request.progress.sequence();
+  const since = request.since;
+  let cursor = since;
+  let start = 0;
+  /** `id|update_time` of the rows handed over whose update_time is in the `cursor` second. */
+  let seenAtCursor = new Set<string>();
+  let stale = 0;
+  for (;;) {
+    if (request.stopped()) return;
+    const body = await client.get(
+      'v1',
+      pass.path,
+      { ...pass.query, sort: 'update_time ASC', updated_since: cursor, start, limit: PAGE_LIMIT },
+      stream.name,
+      { validate: paging },
+    );
+    const records = listRecords(body, endpoint);
+    const more = Boolean(v1Pagination(body)?.more_items_in_collection);
+    const times = records.map((record) => toTimestamp(record.update_time));
+    if (cursor && times.some((time) => time !== null && time < cursor!)) {
+      warnOnce(
+        stream,
+        'ignored-updated-since',
+        `Pipedrive ignored updated_since for GET ${endpoint} (rows older than ${cursor} came back): reading the whole list in id order instead, keeping rows changed since the cursor.`,
+      );
+      return readV1ById(stream, pass, request, window);
+    }
+    if (more && records.length === 0) {
+      throw new TransientError(
+        `Pipedrive's GET ${endpoint} announced more items after an empty page (updated_since=${cursor}, start=${start}).`,
+      );
+    }
+    const identity = (record: Row): string => `${String(record.id)}|${String(record.update_time)}`;
+    const fresh =
+      seenAtCursor.size === 0
+        ? records
+        : records.filter(
+            (record, i) => !(times[i] === cursor && seenAtCursor.has(identity(record))),
+          );
+    stale = records.length > 0 && fresh.length === 0 ? stale + 1 : 0;
+    if (stale >= MAX_STALE_PAGES) {
+      throw new TransientError(
+        `Pipedrive's pages of GET ${endpoint} stopped moving forward (${stale} pages of rows already read, updated_since=${cursor}, start=${start}): the stream stops instead of looping.`,
+      );
+    }
+    await request.onPage({
+      rows: stream.shapeRows(fresh, pass),
+      node: window.sequence(),
+      listedAfterMs: body.listedAfterMs,
+      positioned: true,
+    });
+    if (!more) break;
+
+    let newest: string | undefined;
+    for (const time of times) if (time && (!newest || time > newest)) newest = time;
+    if (newest && (!cursor || newest > cursor)) {
+      cursor = newest;
+      start = 0;
+      seenAtCursor = new Set();
+    } else {
+      // The whole page is one second: step through that second by offset.
+      start += records.length;
+    }
+    records.forEach((record, i) => {
+      if (times[i] === cursor) seenAtCursor.add(identity(record));
+    });
+  }
+  window.close();
+  request.progress.close();
+}
+
+/** The fallback of readV1ByUpdateTime: offset paging in id order, filtered here. */
+async function readV1ById(
+  stream: RootStream,
+  pass: PassSpec,
+  request: PassRequest,
+  window: ProgressSequence,
+): Promise<void> {
+  let newest: string | undefined;
+  for await (const page of stream.client.paginateV1(
+    pass.path,
+    { ...pass.query, sort: 'id ASC' },
+    stream.name,
+  )) {
+    if (request.stopped()) return;
+    const rows = dropOlderSilently(stream.shapeRows(page.records, pass), request.since);
+    newest = maxOf(rows, UPDATE_TIME, newest);
+    await request.onPage({
+      rows,
+      node: window.sequence(),
+      listedAfterMs: page.listedAfterMs,
+      positioned: false,
+    });
+  }
+  // Only now is everything up to the newest row read.
+  window.leaf().finish(newest);
+  window.close();
+  request.progress.close();
+}
+
+function dropOlderSilently(rows: Row[], since: string | undefined): Row[] {
+  if (!since) return rows;
+  return rows.filter((row) => typeof row[UPDATE_TIME] !== 'string' || row[UPDATE_TIME] >= since);
+}
+
+/**
+ * A v1 list sorted newest first without a server-side filter (files): read until rows are
+ * older than the cursor. Its position is known only at the end (the newest row comes first), so
+ * an interrupted pass starts over.
+ */
+async function readV1NewestFirst(
+  stream: RootStream,
+  pass: PassSpec,
+  request: PassRequest,
+): Promise<void> {
+  const window = request.progress.sequence();
+  let newest: string | undefined;
+  for await (const page of stream.client.paginateV1(
+    pass.path,
+    { ...pass.query, sort: 'update_time DESC' },
+    stream.name,
+    { prefetch: false, limit: 100 },
+  )) {
+    if (request.stopped()) return;
+    let rows = stream.shapeRows(page.records, pass);
+    const since = request.since;
+    const older = since
+      ? rows.findIndex((row) => typeof row[UPDATE_TIME] === 'string' && row[UPDATE_TIME] < since)
+      : -1;
+    if (older >= 0) rows = rows.slice(0, older);
+    newest = maxOf(rows, UPDATE_TIME, newest);
+    await request.onPage({
+      rows,
+      node: window.sequence(),
+      listedAfterMs: page.listedAfterMs,
+      positioned: false,
+    });
+    if (older >= 0) break;
+  }
+  window.leaf().finish(newest);
+  window.close();
+  request.progress.close();
+}
