@@ -946,3 +946,111 @@ describe('command line', () => {
     expect(() => parseArguments(['--deals', 'many'])).toThrow(/needs a number/);
   });
 });
+
+describe('latency and requests in flight', () => {
+  const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> => {
+    const started = Date.now();
+    const result = await work();
+    return { result, ms: Date.now() - started };
+  };
+
+  test('concurrent requests wait their latency side by side, not one after another', async () => {
+    const fake = new FakePipedrive({ latencyMs: 300 });
+    await fake.start();
+    try {
+      const { result, ms } = await timed(() =>
+        Promise.all(Array.from({ length: 6 }, () => call(fake, '/api/v2/pipelines'))),
+      );
+      expect(result.every((reply) => reply.status === 200)).toBe(true);
+      expect(ms).toBeGreaterThanOrEqual(290);
+      expect(ms).toBeLessThan(3 * 300);
+      expect(fake.stats.maxInFlight).toBe(6);
+      expect(fake.stats.inFlight).toBe(0);
+
+      fake.setLatency(0);
+      fake.resetStats();
+      expect((await timed(() => call(fake, '/api/v2/pipelines'))).ms).toBeLessThan(250);
+      expect(fake.stats.maxInFlight).toBe(1);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('in flight means from arrival to the end of the response, counted while it waits', async () => {
+    const fake = new FakePipedrive({ latencyMs: 400 });
+    await fake.start();
+    try {
+      const pending = Promise.all([call(fake, '/api/v2/stages'), call(fake, '/api/v1/users')]);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(fake.stats.inFlight).toBe(2);
+      // A reset keeps the requests still under way.
+      fake.resetStats();
+      expect(fake.stats).toMatchObject({ requests: 0, inFlight: 2, maxInFlight: 2 });
+      await pending;
+      expect(fake.stats.inFlight).toBe(0);
+
+      fake.failNext(/\/stages/, 'reset');
+      await expect(call(fake, '/api/v2/stages')).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fake.stats.inFlight).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('a big page with custom fields takes longer than a small v1 list', async () => {
+    const fake = new FakePipedrive({ latency: { baseMs: 20, perKbMs: 0.5 } });
+    await fake.start();
+    try {
+      const small = await timed(() => call(fake, '/api/v1/currencies'));
+      const big = await timed(() => call(fake, '/api/v2/deals?limit=400'));
+      expect(big.result.body.data).toHaveLength(400);
+      const bigKb = big.result.text.length / 1024;
+      expect(bigKb).toBeGreaterThan(400);
+      expect(big.ms).toBeGreaterThanOrEqual(20 + 0.5 * bigKb - 10);
+      expect(big.ms).toBeGreaterThan(small.ms + 150);
+      expect(small.ms).toBeLessThan(20 + 0.5 * (small.result.text.length / 1024) + 150);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('jitter is drawn from a seeded RNG on top of the base delay', async () => {
+    const durations = async (seed: number) => {
+      const fake = new FakePipedrive({ latency: { baseMs: 50, jitterMs: 400, seed } });
+      await fake.start();
+      try {
+        const measured: number[] = [];
+        for (let index = 0; index < 6; index++) {
+          measured.push((await timed(() => call(fake, '/api/v2/pipelines'))).ms);
+        }
+        return measured;
+      } finally {
+        await fake.stop();
+      }
+    };
+    const first = await durations(2);
+    expect(Math.min(...first)).toBeGreaterThanOrEqual(45);
+    expect(Math.max(...first)).toBeLessThan(50 + 400 + 150);
+    expect(Math.max(...first) - Math.min(...first)).toBeGreaterThan(100);
+    // Same seed, same draws: seed 2 makes the second answer the slowest by 200 ms or more.
+    const again = await durations(2);
+    const slowest = (values: number[]) => values.indexOf(Math.max(...values));
+    expect(slowest(again)).toBe(slowest(first));
+  });
+
+  test('the burst limiter counts arrivals, not answers, while latency holds the answers', async () => {
+    const fake = new FakePipedrive({ burstLimit: 5, latencyMs: 300 });
+    await fake.start();
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, () => call(fake, '/api/v1/users/me')),
+      );
+      expect(replies.filter((reply) => reply.status === 429)).toHaveLength(3);
+      expect(fake.stats.maxRequestsInAnyWindow).toBe(8);
+      expect(fake.stats.maxInFlight).toBe(8);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

@@ -7,7 +7,7 @@
  * or SIGINT. Plain Node + TypeScript: it works compiled as well as under tsx.
  */
 import { FakePipedrive } from './index';
-import { DEFAULT_SIZES, FakePipedriveOptions, FaultKind, Sizes } from './types';
+import { DEFAULT_SIZES, FakePipedriveOptions, FaultKind, LatencyModel, Sizes } from './types';
 
 const USAGE = `Usage: cli.ts [options]
   --port N               port to listen on (default 0: ephemeral)
@@ -23,7 +23,10 @@ const USAGE = `Usage: cli.ts [options]
   --fault-kinds A,B      kinds of random faults (${'500,502,503,504,reset,truncated,slow,dataNull,noData,html'})
   --fault-seed N         seed of the fault RNG
   --slow-ms N            delay of the 'slow' fault (default 10000)
-  --latency-ms N         added latency per response (default 0)
+  --latency-ms N         fixed latency per answer (default 0)
+  --latency-jitter-ms N  plus seeded jitter in [0, N) ms per answer
+  --latency-per-kb-ms N  plus N ms per KB of answer body
+  --latency-seed N       seed of the jitter (default: the data seed)
   --<size> N             any collection size: ${Object.keys(DEFAULT_SIZES).join(', ')}
                          (camelCase or kebab-case, e.g. --archived-deals 20)
 `;
@@ -46,6 +49,7 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
   let faultRate = 0;
   let faultKinds: FaultKind[] | undefined;
   let faultSeed: number | undefined;
+  const latency: LatencyModel = {};
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index];
     if (!argument.startsWith('--')) throw new Error(`Unexpected argument ${argument}`);
@@ -91,12 +95,22 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
       case 'faultSeed':
         faultSeed = numberOption(flag, takeValue());
         break;
+      case 'latencyJitterMs':
+        latency.jitterMs = numberOption(flag, takeValue());
+        break;
+      case 'latencyPerKbMs':
+        latency.perKbMs = numberOption(flag, takeValue());
+        break;
+      case 'latencySeed':
+        latency.seed = numberOption(flag, takeValue());
+        break;
       default:
         if (!(name in DEFAULT_SIZES)) throw new Error(`Unknown option --${flag}\n\n${USAGE}`);
         sizes[name as keyof Sizes] = numberOption(flag, takeValue());
     }
   }
   options.sizes = sizes;
+  if (Object.keys(latency).length > 0) options.latency = latency;
   if (faultRate > 0) options.faults = { rate: faultRate, kinds: faultKinds, seed: faultSeed };
   return options;
 }

@@ -5,6 +5,7 @@ import { FakeClock } from './clock';
 import { CustomFieldSpec } from './data/fields';
 import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
+import { Latency } from './http/latency';
 import { BurstLimiter, DailyBudget } from './http/limits';
 import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
@@ -20,6 +21,7 @@ import {
   FieldEntity,
   FlowItem,
   JsonObject,
+  LatencyModel,
   RandomFaultOptions,
   RecordId,
   RequestLogEntry,
@@ -75,6 +77,7 @@ export class FakePipedrive {
   private readonly limiter: BurstLimiter;
   private readonly budget: DailyBudget;
   private readonly faults: FaultInjector;
+  private readonly latency: Latency;
   private readonly recorder = new StatsRecorder();
   private readonly port: number;
   private server: Server | null = null;
@@ -97,13 +100,13 @@ export class FakePipedrive {
       options.blockAfterBudget429s ?? null,
     );
     this.faults = new FaultInjector(options.faults, this.seed);
+    this.latency = new Latency({ baseMs: options.latencyMs, ...options.latency }, this.seed);
     this.controls = {
       token: this.token,
       tokenRevoked: false,
       legacyTeamsGone: false,
       companyDomain,
       deniedPrefixes: new Set(),
-      latencyMs: options.latencyMs ?? 0,
       slowMs: options.slowMs ?? 10_000,
     };
   }
@@ -122,6 +125,7 @@ export class FakePipedrive {
       stats: this.recorder,
       matchCache: new MatchCache(),
       controls: this.controls,
+      latency: this.latency,
       delay: (ms) => this.delay(ms),
     };
     const server = createServer(createRequestHandler(runtime));
@@ -327,8 +331,12 @@ export class FakePipedrive {
     this.budget.reset();
   }
 
-  setLatency(ms: number): void {
-    this.controls.latencyMs = ms;
+  /**
+   * A number is a fixed delay per answer (no jitter, no size part); a model replaces the whole
+   * model, its missing parts being zero.
+   */
+  setLatency(latency: number | LatencyModel): void {
+    this.latency.set(latency);
   }
 
   // ---- stats ----------------------------------------------------------------------------------

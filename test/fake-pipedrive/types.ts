@@ -103,9 +103,23 @@ export interface FakePipedriveOptions {
   /** Delay of the 'slow' fault (default 10 s). */
   slowMs?: number;
   now?: Date;
+  /** Fixed delay per answer; the same as `latency: { baseMs }` (which wins if both are set). */
   latencyMs?: number;
+  /** Per-answer delay: fixed part, seeded jitter and a part per KB of body. Default: none. */
+  latency?: LatencyModel;
   /** Port to listen on (default 0: ephemeral). */
   port?: number;
+}
+
+export interface LatencyModel {
+  /** Every answer waits at least this long. */
+  baseMs?: number;
+  /** Plus a uniformly drawn [0, jitterMs), from a seeded RNG. */
+  jitterMs?: number;
+  /** Plus this much per 1024 bytes of body: big pages are slower than small lists. */
+  perKbMs?: number;
+  /** Seed of the jitter RNG (default: the data seed). */
+  seed?: number;
 }
 
 export type CollectionName =
@@ -142,6 +156,10 @@ export interface FakeStats {
   faultsInjected: number;
   /** Most requests received (answered or not) in any rolling 2 s window. */
   maxRequestsInAnyWindow: number;
+  /** Requests between arrival and the end of their response right now. */
+  inFlight: number;
+  /** Most requests in flight at once (since the last `resetStats()`). */
+  maxInFlight: number;
 }
 
 export interface RequestLogEntry {

@@ -17,6 +17,7 @@ import {
   UNAUTHORIZED_BODY,
 } from './errors';
 import { FaultInjector } from './faults';
+import { Latency } from './latency';
 import { BurstLimiter, DailyBudget } from './limits';
 import { RouteMatch, Router } from './router';
 import { StatsRecorder } from './stats';
@@ -31,7 +32,6 @@ export interface ServerControls extends EndpointControls {
   tokenRevoked: boolean;
   /** Canonical path prefixes answering 403. */
   deniedPrefixes: Set<string>;
-  latencyMs: number;
   slowMs: number;
 }
 
@@ -45,6 +45,7 @@ export interface ServerRuntime {
   stats: StatsRecorder;
   matchCache: MatchCache;
   controls: ServerControls;
+  latency: Latency;
   /** Resolves after `ms`, unless the fake stops first. */
   delay(ms: number): Promise<void>;
 }
@@ -75,7 +76,7 @@ export function createRequestHandler(runtime: ServerRuntime) {
     handle(runtime, request, response).catch((error: unknown) => {
       // A bug in the fake must be loud, but must not take the test process down.
       console.error('fake-pipedrive: unhandled error', error);
-      if (!response.headersSent) writeOutcome(response, internalError());
+      if (!response.headersSent) writeOutcome(response, internalError(), render(internalError()));
     });
   };
 }
@@ -83,6 +84,9 @@ export function createRequestHandler(runtime: ServerRuntime) {
 async function handle(runtime: ServerRuntime, request: IncomingMessage, response: ServerResponse) {
   const arrivedAt = Date.now();
   runtime.stats.arrival(arrivedAt);
+  runtime.stats.started();
+  // 'close' comes once per response, whether it was sent, reset or abandoned by the client.
+  response.once('close', () => runtime.stats.ended());
   const url = new URL(request.url ?? '/', 'http://fake.invalid');
   const query = queryRecord(url.searchParams);
   const method = request.method ?? 'GET';
@@ -102,11 +106,16 @@ async function handle(runtime: ServerRuntime, request: IncomingMessage, response
     `${method} ${route ? route.template : url.pathname}`,
     outcome.fault,
   );
-  if (runtime.controls.latencyMs > 0) await runtime.delay(runtime.controls.latencyMs);
   if (response.destroyed || response.writableEnded) return;
   // Like Pipedrive, answer with the server's own time: the fake's clock, not the wall clock.
+  // It is stamped when the answer is ready; the latency that follows is the trip to the client.
   outcome.headers = { ...outcome.headers, date: runtime.clock.now().toUTCString() };
-  writeOutcome(response, outcome);
+  const rendered = render(outcome);
+  const wait = runtime.latency.delayFor(rendered.bytes);
+  // Each request sleeps on its own timer, so concurrent requests overlap their latency.
+  if (wait > 0) await runtime.delay(wait);
+  if (response.destroyed || response.writableEnded) return;
+  writeOutcome(response, outcome, rendered);
 }
 
 async function decide(
@@ -222,7 +231,29 @@ function internalError(): Outcome {
   return json(500, errorEnvelope('Internal server error', { errorCode: 500 }));
 }
 
-function writeOutcome(response: ServerResponse, outcome: Outcome): void {
+interface Rendered {
+  text: string;
+  contentType: string;
+  bytes: number;
+}
+
+function render(outcome: Outcome): Rendered {
+  if (outcome.kind === 'reset' || outcome.kind === 'empty') {
+    return { text: '', contentType: '', bytes: 0 };
+  }
+  const isHtml = outcome.kind === 'html';
+  const full = isHtml ? String(outcome.body) : JSON.stringify(outcome.body);
+  // No content-length for a truncated answer: it ends "cleanly" with half a JSON document,
+  // like a proxy that gave up mid-stream. Clients see a 200 whose body does not parse.
+  const text = outcome.kind === 'truncated' ? full.slice(0, Math.floor(full.length / 2)) : full;
+  return {
+    text,
+    contentType: isHtml ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+    bytes: Buffer.byteLength(text),
+  };
+}
+
+function writeOutcome(response: ServerResponse, outcome: Outcome, rendered: Rendered): void {
   if (outcome.kind === 'reset') {
     response.socket?.destroy();
     return;
@@ -232,22 +263,13 @@ function writeOutcome(response: ServerResponse, outcome: Outcome): void {
     response.end();
     return;
   }
-  const isHtml = outcome.kind === 'html';
-  const text = isHtml ? String(outcome.body) : JSON.stringify(outcome.body);
-  const contentType = isHtml ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8';
-  if (outcome.kind === 'truncated') {
-    // No content-length: the response ends "cleanly" with half a JSON document, like a proxy
-    // that gave up mid-stream. Clients see a 200 whose body does not parse.
-    response.writeHead(outcome.status, { ...outcome.headers, 'content-type': contentType });
-    response.end(text.slice(0, Math.floor(text.length / 2)));
-    return;
-  }
-  response.writeHead(outcome.status, {
+  const headers: Record<string, string> = {
     ...outcome.headers,
-    'content-type': contentType,
-    'content-length': String(Buffer.byteLength(text)),
-  });
-  response.end(text);
+    'content-type': rendered.contentType,
+  };
+  if (outcome.kind !== 'truncated') headers['content-length'] = String(rendered.bytes);
+  response.writeHead(outcome.status, headers);
+  response.end(rendered.text);
 }
 
 function requestToken(request: IncomingMessage, query: Record<string, string>): string | undefined {
