@@ -1054,3 +1054,87 @@ describe('latency and requests in flight', () => {
     }
   });
 });
+
+describe('x-token-cost and a budget shared with other integrations', () => {
+  test('every charged answer says its cost, and the remaining budget drops by exactly that', async () => {
+    const fake = new FakePipedrive({ dailyTokenBudget: 1000, dailyTokensSpentByOthers: 500 });
+    await fake.start();
+    try {
+      const first = await call(fake, '/api/v2/deals');
+      expect(first.headers.get('x-token-cost')).toBe('10');
+      expect(first.headers.get('x-daily-ratelimit-token-limit')).toBe('1000');
+      expect(first.headers.get('x-daily-ratelimit-token-remaining')).toBe('490');
+
+      let remaining = 490;
+      const charged: Array<[string, number]> = [
+        ['/api/v1/notes', 20],
+        ['/api/v2/stages', 5],
+        ['/v1/users/me', 2],
+        ['/api/v1/deals/3/flow', 40],
+        ['/api/v2/deals/archived', 20],
+        // The caller's own mistakes are charged too.
+        ['/api/v2/deals?limit=501', 10],
+      ];
+      for (const [path, cost] of charged) {
+        const reply = await call(fake, path);
+        expect([path, reply.headers.get('x-token-cost')]).toEqual([path, String(cost)]);
+        const now = Number(reply.headers.get('x-daily-ratelimit-token-remaining'));
+        expect(remaining - now).toBe(cost);
+        remaining = now;
+      }
+      expect(fake.dailyTokensSpent).toBe(107);
+      expect(fake.dailyTokensSpentByOthers).toBe(500);
+
+      // Nothing charged, no cost header: bad token, unknown path, injected fault.
+      expect(
+        (await call(fake, '/api/v2/deals', { token: 'nope' })).headers.get('x-token-cost'),
+      ).toBeNull();
+      expect((await call(fake, '/api/v2/nothing')).headers.get('x-token-cost')).toBeNull();
+      fake.failNext(/\/stages/, 503);
+      const fault = await call(fake, '/api/v2/stages');
+      expect(fault.headers.get('x-token-cost')).toBeNull();
+
+      fake.spendDailyTokensByOthers(300);
+      const after = await call(fake, '/api/v2/stages');
+      expect(Number(after.headers.get('x-daily-ratelimit-token-remaining'))).toBe(
+        remaining - 300 - 5,
+      );
+
+      fake.setTokenCostHeader(false);
+      const silent = await call(fake, '/api/v2/stages');
+      expect(silent.headers.get('x-token-cost')).toBeNull();
+      expect(Number(silent.headers.get('x-daily-ratelimit-token-remaining'))).toBe(
+        remaining - 300 - 10,
+      );
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('other integrations can exhaust the budget while this client spent little', async () => {
+    const fake = new FakePipedrive({
+      dailyTokenBudget: 100,
+      dailyTokensSpentByOthers: 80,
+      sendTokenCostHeader: false,
+    });
+    await fake.start();
+    try {
+      const first = await call(fake, '/api/v2/deals');
+      expect(first.headers.get('x-daily-ratelimit-token-remaining')).toBe('10');
+      expect(first.headers.get('x-token-cost')).toBeNull();
+      expect((await call(fake, '/api/v2/deals')).status).toBe(200);
+      const exhausted = await call(fake, '/api/v2/deals');
+      expect(exhausted.status).toBe(429);
+      expect(exhausted.body.error).toBe('daily request budget exceeded');
+      expect(fake.dailyTokensSpent).toBe(20);
+
+      // Midnight forgives everyone.
+      fake.resetDailyBudget();
+      const fresh = await call(fake, '/api/v2/deals');
+      expect(fresh.headers.get('x-daily-ratelimit-token-remaining')).toBe('90');
+      expect(fake.dailyTokensSpentByOthers).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

@@ -18,6 +18,8 @@ const USAGE = `Usage: cli.ts [options]
   --burst-limit N        requests per rolling 2 s per token (default: unlimited)
   --daily-budget N       daily token budget (default: unlimited)
   --no-daily-headers     do not send x-daily-ratelimit-token-* headers
+  --daily-spent-by-others N  tokens of the daily budget other integrations already spent
+  --no-token-cost-header do not send x-token-cost on charged answers
   --block-after N        after N 429s on an exhausted budget, answer Cloudflare 403 pages
   --fault-rate P         probability of a random fault per request (default 0)
   --fault-kinds A,B      kinds of random faults (${'500,502,503,504,reset,truncated,slow,dataNull,noData,html'})
@@ -82,6 +84,12 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
         break;
       case 'noDailyHeaders':
         options.sendDailyBudgetHeaders = false;
+        break;
+      case 'dailySpentByOthers':
+        options.dailyTokensSpentByOthers = numberOption(flag, takeValue());
+        break;
+      case 'noTokenCostHeader':
+        options.sendTokenCostHeader = false;
         break;
       case 'blockAfter':
         options.blockAfterBudget429s = numberOption(flag, takeValue());

@@ -99,6 +99,7 @@ export class FakePipedrive {
       options.sendDailyBudgetHeaders ?? true,
       options.blockAfterBudget429s ?? null,
     );
+    this.budget.spendByOthers(options.dailyTokensSpentByOthers ?? 0);
     this.faults = new FaultInjector(options.faults, this.seed);
     this.latency = new Latency({ baseMs: options.latencyMs, ...options.latency }, this.seed);
     this.controls = {
@@ -108,6 +109,7 @@ export class FakePipedrive {
       companyDomain,
       deniedPrefixes: new Set(),
       slowMs: options.slowMs ?? 10_000,
+      sendTokenCostHeader: options.sendTokenCostHeader ?? true,
     };
   }
 
@@ -327,8 +329,19 @@ export class FakePipedrive {
     this.budget.setLimit(tokens);
   }
 
+  /** Midnight: every integration's spending is forgotten, other integrations' included. */
   resetDailyBudget(): void {
     this.budget.reset();
+  }
+
+  /** Another integration of the company spends `tokens` of the shared daily budget now. */
+  spendDailyTokensByOthers(tokens: number): void {
+    this.budget.spendByOthers(tokens);
+  }
+
+  /** Whether charged answers carry `x-token-cost` (they do by default, like Pipedrive's). */
+  setTokenCostHeader(send: boolean): void {
+    this.controls.sendTokenCostHeader = send;
   }
 
   /**
@@ -353,9 +366,13 @@ export class FakePipedrive {
     this.recorder.reset();
   }
 
-  /** Tokens spent against the daily budget since the last `resetDailyBudget()`. */
+  /** Tokens this fake's clients spent since the last `resetDailyBudget()` (others' excluded). */
   get dailyTokensSpent(): number {
     return this.budget.tokensSpent;
+  }
+
+  get dailyTokensSpentByOthers(): number {
+    return this.budget.tokensSpentByOthers;
   }
 
   private delay(ms: number): Promise<void> {

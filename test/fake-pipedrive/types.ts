@@ -95,6 +95,13 @@ export interface FakePipedriveOptions {
   dailyTokenBudget?: number | null;
   sendDailyBudgetHeaders?: boolean;
   /**
+   * Tokens of the daily budget other integrations of the company spent before the fake starts
+   * (the budget is shared); `resetDailyBudget()` clears them like midnight does. Default 0.
+   */
+  dailyTokensSpentByOthers?: number;
+  /** Send `x-token-cost: <cost>` on every charged answer, like Pipedrive (default true). */
+  sendTokenCostHeader?: boolean;
+  /**
    * After the daily budget is exhausted, this many 429s are answered, then a Cloudflare-like 403
    * HTML page until `resetDailyBudget()` (Pipedrive's punishment for hammering). null = never.
    */

@@ -54,6 +54,8 @@ export type BudgetState = 'available' | 'exhausted' | 'blocked';
 
 export class DailyBudget {
   private spent = 0;
+  /** The budget is the company's: other integrations spend from it too. */
+  private spentByOthers = 0;
   private rejections = 0;
 
   constructor(
@@ -67,10 +69,19 @@ export class DailyBudget {
     this.limit = limit;
   }
 
-  /** Midnight: a fresh budget, and Cloudflare forgives. */
+  /** Midnight: a fresh budget for every integration, and Cloudflare forgives. */
   reset(): void {
     this.spent = 0;
+    this.spentByOthers = 0;
     this.rejections = 0;
+  }
+
+  spendByOthers(tokens: number): void {
+    this.spentByOthers += Math.max(0, tokens);
+  }
+
+  get tokensSpentByOthers(): number {
+    return this.spentByOthers;
   }
 
   get tokensSpent(): number {
@@ -79,7 +90,7 @@ export class DailyBudget {
 
   /** Decides whether a request may proceed; counts the rejections that lead to a block. */
   admit(): BudgetState {
-    if (this.limit === null || this.spent < this.limit) return 'available';
+    if (this.limit === null || this.spent + this.spentByOthers < this.limit) return 'available';
     if (this.blockAfterRejections !== null && this.rejections >= this.blockAfterRejections) {
       return 'blocked';
     }
@@ -95,7 +106,9 @@ export class DailyBudget {
     if (this.limit === null || !this.sendHeaders) return {};
     return {
       'x-daily-ratelimit-token-limit': String(this.limit),
-      'x-daily-ratelimit-token-remaining': String(Math.max(0, this.limit - this.spent)),
+      'x-daily-ratelimit-token-remaining': String(
+        Math.max(0, this.limit - this.spent - this.spentByOthers),
+      ),
     };
   }
 }

@@ -33,6 +33,7 @@ export interface ServerControls extends EndpointControls {
   /** Canonical path prefixes answering 403. */
   deniedPrefixes: Set<string>;
   slowMs: number;
+  sendTokenCostHeader: boolean;
 }
 
 export interface ServerRuntime {
@@ -165,10 +166,9 @@ async function decide(
   // Pipedrive charges the calls it served, the caller's own mistakes (4xx) included.
   const cost = status < 500 ? route.endpoint.cost : 0;
   runtime.budget.charge(cost);
-  const outcome: Outcome = {
-    ...json(status, result.body, { ...burst.headers, ...runtime.budget.headers() }),
-    cost,
-  };
+  const headers = { ...burst.headers, ...runtime.budget.headers() };
+  if (cost > 0 && controls.sendTokenCostHeader) headers['x-token-cost'] = String(cost);
+  const outcome: Outcome = { ...json(status, result.body, headers), cost };
 
   if (fault === 'slow') {
     await runtime.delay(controls.slowMs);
