@@ -1138,3 +1138,53 @@ describe('x-token-cost and a budget shared with other integrations', () => {
     }
   });
 });
+
+describe('host modes', () => {
+  const unknownMethod = {
+    success: false,
+    error: 'Unknown method .',
+    error_info: 'Please check developers.pipedrive.com',
+    data: null,
+    additional_data: null,
+    errorCode: 404,
+  };
+
+  test('company host: /api/v1 and /api/v2 answer, /v1 is an unknown method', async () => {
+    const fake = new FakePipedrive({ hostMode: 'company' });
+    await fake.start();
+    try {
+      expect((await call(fake, '/api/v1/users/me')).status).toBe(200);
+      expect((await call(fake, '/api/v1/leads')).status).toBe(200);
+      expect((await call(fake, '/api/v2/deals')).status).toBe(200);
+      for (const path of ['/v1/users/me', '/v1/notes', '/v1/leads']) {
+        const refused = await call(fake, path);
+        expect([path, refused.status, refused.body]).toEqual([path, 404, unknownMethod]);
+      }
+      // Not charged, and counted under the raw path: no endpoint answered it.
+      expect(fake.stats.byEndpoint['GET /v1/notes']).toEqual({ requests: 1, tokens: 0 });
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('global host: /v1 and /api/v2 answer, every /api/v1 path is an unknown method', async () => {
+    const fake = new FakePipedrive({ hostMode: 'global' });
+    await fake.start();
+    try {
+      expect((await call(fake, '/v1/users/me')).status).toBe(200);
+      expect((await call(fake, '/v1/leads')).status).toBe(200);
+      expect((await call(fake, '/api/v2/persons')).status).toBe(200);
+      for (const path of ['/api/v1/leads', '/api/v1/leadLabels', '/api/v1/users/me']) {
+        const refused = await call(fake, path);
+        expect([path, refused.status, refused.body]).toEqual([path, 404, unknownMethod]);
+      }
+      // Switchable at runtime: back to the lenient default that takes both.
+      fake.setHostMode('any');
+      expect((await call(fake, '/api/v1/leads')).status).toBe(200);
+      fake.setHostMode('company');
+      expect((await call(fake, '/v1/leads')).status).toBe(404);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

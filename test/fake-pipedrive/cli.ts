@@ -14,6 +14,7 @@ const USAGE = `Usage: cli.ts [options]
   --seed N               data seed (default 1)
   --token TEXT           the valid API token
   --company-domain TEXT  company_domain of /v1/users/me (default acme)
+  --host-mode MODE       company (/api/v1 only), global (/v1 only) or any (default)
   --now ISO              start of the fake clock (default 2026-06-01T12:00:00Z)
   --burst-limit N        requests per rolling 2 s per token (default: unlimited)
   --daily-budget N       daily token budget (default: unlimited)
@@ -73,6 +74,14 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
       case 'companyDomain':
         options[name] = takeValue();
         break;
+      case 'hostMode': {
+        const mode = takeValue();
+        if (mode !== 'company' && mode !== 'global' && mode !== 'any') {
+          throw new Error(`--host-mode needs company, global or any, got ${mode ?? 'nothing'}`);
+        }
+        options.hostMode = mode;
+        break;
+      }
       case 'now':
         options.now = new Date(String(takeValue()));
         break;

@@ -20,6 +20,7 @@ import {
   FieldDefinition,
   FieldEntity,
   FlowItem,
+  HostMode,
   JsonObject,
   LatencyModel,
   RandomFaultOptions,
@@ -110,6 +111,7 @@ export class FakePipedrive {
       deniedPrefixes: new Set(),
       slowMs: options.slowMs ?? 10_000,
       sendTokenCostHeader: options.sendTokenCostHeader ?? true,
+      hostMode: options.hostMode ?? 'any',
     };
   }
 
@@ -285,6 +287,11 @@ export class FakePipedrive {
 
   set legacyTeamsGone(gone: boolean) {
     this.controls.legacyTeamsGone = gone;
+  }
+
+  /** `company` or `global` refuses the other host's v1 base with a 404; `any` takes both. */
+  setHostMode(mode: HostMode): void {
+    this.controls.hostMode = mode;
   }
 
   /** Requests under this path prefix (`/v1/legacyTeams`, `/api/v2/deals` …) answer 403. */

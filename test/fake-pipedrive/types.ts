@@ -84,6 +84,12 @@ export interface RandomFaultOptions {
   seed?: number;
 }
 
+/**
+ * Which base paths answer: `company` is {company}.pipedrive.com (`/api/v1`, `/api/v2`),
+ * `global` is api.pipedrive.com (`/v1`, `/api/v2`), `any` accepts all three (lenient).
+ */
+export type HostMode = 'company' | 'global' | 'any';
+
 export interface FakePipedriveOptions {
   seed?: number;
   sizes?: Partial<Sizes>;
@@ -114,6 +120,8 @@ export interface FakePipedriveOptions {
   latencyMs?: number;
   /** Per-answer delay: fixed part, seeded jitter and a part per KB of body. Default: none. */
   latency?: LatencyModel;
+  /** Default `any`; otherwise the other host's v1 base answers 404 "Unknown method". */
+  hostMode?: HostMode;
   /** Port to listen on (default 0: ephemeral). */
   port?: number;
 }

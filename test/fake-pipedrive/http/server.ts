@@ -4,7 +4,7 @@ import { FakeClock } from '../clock';
 import { EndpointControls, EndpointResult } from '../endpoints/common';
 import { MatchCache } from '../store/query';
 import { FakeStore } from '../store/store';
-import { JsonObject, TargetedFault } from '../types';
+import { HostMode, JsonObject, TargetedFault } from '../types';
 import {
   ApiError,
   BAD_GATEWAY_HTML,
@@ -34,6 +34,7 @@ export interface ServerControls extends EndpointControls {
   deniedPrefixes: Set<string>;
   slowMs: number;
   sendTokenCostHeader: boolean;
+  hostMode: HostMode;
 }
 
 export interface ServerRuntime {
@@ -91,7 +92,8 @@ async function handle(runtime: ServerRuntime, request: IncomingMessage, response
   const url = new URL(request.url ?? '/', 'http://fake.invalid');
   const query = queryRecord(url.searchParams);
   const method = request.method ?? 'GET';
-  const route = runtime.router.match(url.pathname);
+  const served = Router.servedOn(runtime.controls.hostMode, url.pathname);
+  const route = served ? runtime.router.match(url.pathname) : null;
   const outcome = await decide(runtime, request, url, query, route);
 
   runtime.stats.record(
