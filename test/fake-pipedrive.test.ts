@@ -1188,3 +1188,164 @@ describe('host modes', () => {
     }
   });
 });
+
+describe('answers that differ from the documentation', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 4 });
+    await fake.start();
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  test('200 with success false, and 400/422 carrying their error and error_info', async () => {
+    fake.failNext(/\/persons/, 'successFalse');
+    const failed = await call(fake, '/api/v2/persons');
+    expect(failed.status).toBe(200);
+    expect(failed.body).toEqual({
+      success: false,
+      error: 'Request could not be completed',
+      error_info: 'Please check developers.pipedrive.com',
+      data: null,
+    });
+    expect(failed.headers.get('x-token-cost')).toBeNull();
+
+    fake.failNext(/\/persons/, { status: 200, error: 'Search failed', errorInfo: 'Retry later' });
+    expect((await call(fake, '/api/v2/persons')).body).toEqual({
+      success: false,
+      error: 'Search failed',
+      error_info: 'Retry later',
+      data: null,
+    });
+
+    fake.failNext(/\/deals/, 422);
+    const unprocessable = await call(fake, '/api/v2/deals');
+    expect(unprocessable.status).toBe(422);
+    expect(unprocessable.body).toMatchObject({
+      success: false,
+      error: 'Unprocessable entity',
+      error_info: 'Please check developers.pipedrive.com',
+      data: null,
+    });
+
+    for (const status of [400, 422]) {
+      const error = `custom field ${status} cannot be filtered`;
+      const errorInfo = `Remove the filter (${status})`;
+      fake.failNext(/\/deals/, { status, error, errorInfo });
+      const reply = await call(fake, '/api/v2/deals');
+      expect(reply.status).toBe(status);
+      expect(reply.body).toMatchObject({ success: false, error, error_info: errorInfo });
+    }
+    expect((await call(fake, '/api/v2/deals')).status).toBe(200);
+  });
+
+  test('a list without its paging block, data unchanged and charged', async () => {
+    const normalV1 = await call(fake, '/api/v1/notes?limit=10');
+    fake.failNext(/\/notes/, 'noPagination');
+    const v1 = await call(fake, '/api/v1/notes?limit=10');
+    expect(v1.body.data).toEqual(normalV1.body.data);
+    expect(normalV1.body.additional_data.pagination.more_items_in_collection).toBe(true);
+    expect(v1.body).not.toHaveProperty('additional_data');
+    expect(v1.headers.get('x-token-cost')).toBe('20');
+
+    const normalV2 = await call(fake, '/api/v2/deals?limit=10');
+    fake.failNext(/\/deals/, 'noPagination');
+    const v2 = await call(fake, '/api/v2/deals?limit=10');
+    expect(v2.body).toEqual({ success: true, data: normalV2.body.data });
+    expect(normalV2.body.additional_data.next_cursor).toEqual(expect.any(String));
+  });
+
+  test('v1 paging that never progresses: the same page, next_start one past start', async () => {
+    const firstPage = ids((await call(fake, '/api/v1/notes?limit=10')).body.data);
+    fake.failNext(/\/v1\/notes/, 'stuckPagination', Infinity);
+    for (const start of [0, 1, 2, 7]) {
+      const reply = await call(fake, `/api/v1/notes?limit=10&start=${start}`);
+      expect(ids(reply.body.data)).toEqual(firstPage);
+      expect(reply.body.additional_data.pagination).toEqual({
+        start,
+        limit: 10,
+        more_items_in_collection: true,
+        next_start: start + 1,
+      });
+    }
+    fake.clearFaults();
+    const progressed = await call(fake, '/api/v1/notes?limit=10&start=1');
+    expect(ids(progressed.body.data).slice(0, 9)).toEqual(firstPage.slice(1));
+    expect(progressed.body.additional_data.pagination.next_start).toBe(11);
+  });
+
+  test('v2 cursors that cycle back to a cursor issued earlier in the same pass', async () => {
+    fake.failNext(/\/api\/v2\/deals/, 'cursorCycle');
+    const page1 = await call(fake, '/api/v2/deals?limit=20');
+    const c1 = page1.body.additional_data.next_cursor;
+    const page2 = await call(fake, `/api/v2/deals?limit=20&cursor=${c1}`);
+    const c2 = page2.body.additional_data.next_cursor;
+    // The first two pages have no earlier cursor to point back to: the rule waits.
+    expect(fake.stats.faultsInjected).toBe(0);
+    const page3 = await call(fake, `/api/v2/deals?limit=20&cursor=${c2}`);
+    expect(page3.body.additional_data.next_cursor).toBe(c1);
+    expect(c1).not.toBe(c2);
+    expect(fake.stats.faultsInjected).toBe(1);
+    // Following it reads page 2 again; the data of page 3 itself was right.
+    const again = await call(fake, `/api/v2/deals?limit=20&cursor=${c1}`);
+    expect(ids(again.body.data)).toEqual(ids(page2.body.data));
+    const expected = fake.list('deals').filter((deal) => !deal.is_archived && !deal.is_deleted);
+    expect(ids(page3.body.data)).toEqual(ids(expected.slice(40, 60)));
+    const page3Again = await call(fake, `/api/v2/deals?limit=20&cursor=${c2}`);
+    expect(page3Again.body.additional_data.next_cursor).not.toBe(c1);
+  });
+
+  test('records older than updated_since slip into v1 and v2 answers', async () => {
+    const persons = fake.list('persons');
+    const since = persons[150].update_time as string;
+    const v2Path = `/api/v2/persons?updated_since=${since}&sort_by=update_time&limit=50`;
+    fake.failNext(/\/persons/, 'staleRecords');
+    const v2 = await call(fake, v2Path);
+    const older = (record: any) => seconds(record.update_time) < seconds(since);
+    expect(v2.body.data.slice(0, 2).every(older)).toBe(true);
+    expect(v2.body.data.slice(2).some(older)).toBe(false);
+    expect(v2.body.data.slice(2)).toEqual((await call(fake, v2Path)).body.data);
+
+    const notes = fake.list('notes');
+    const noteSince = v2Time(seconds(`${notes[200].update_time}Z`));
+    const v1Path = `/api/v1/notes?updated_since=${noteSince}&sort=update_time ASC&limit=20`;
+    fake.failNext(/\/notes/, 'staleRecords');
+    const v1 = await call(fake, v1Path);
+    const olderNote = (note: any) => seconds(`${note.update_time}Z`) < seconds(noteSince);
+    expect(v1.body.data).toHaveLength(22);
+    expect(v1.body.data.slice(0, 2).every(olderNote)).toBe(true);
+    expect(v1.body.data.slice(2).some(olderNote)).toBe(false);
+  });
+
+  test('deleted rows without a usable update_time, and rows without an id', async () => {
+    const normal = (await call(fake, '/api/v2/deals?limit=5')).body.data;
+    fake.failNext(/\/deals/, 'deletedNullTime');
+    const deals = (await call(fake, '/api/v2/deals?limit=5')).body.data;
+    expect(deals.slice(0, 4)).toEqual(normal.slice(0, 4));
+    expect(deals[4]).toMatchObject({
+      id: normal[4].id,
+      is_deleted: true,
+      status: 'deleted',
+      update_time: null,
+    });
+
+    fake.failNext(/\/notes/, 'deletedBadTime');
+    const notes = (await call(fake, '/api/v1/notes?limit=5')).body.data;
+    expect(notes[4]).toMatchObject({
+      is_deleted: true,
+      active_flag: false,
+      update_time: '0000-00-00 00:00:00',
+    });
+    expect(notes[3].update_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+    fake.failNext(/\/leads/, 'missingId');
+    const leads = (await call(fake, '/api/v1/leads?limit=5')).body.data;
+    expect(leads).toHaveLength(5);
+    expect(leads[4]).not.toHaveProperty('id');
+    expect(leads[4].title).toEqual(expect.any(String));
+    expect(leads.slice(0, 4).every((lead: any) => typeof lead.id === 'string')).toBe(true);
+  });
+});

@@ -10,6 +10,7 @@ import { BurstLimiter, DailyBudget } from './http/limits';
 import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
+import { CursorMemory } from './http/variants';
 import { MatchCache } from './store/query';
 import { FakeStore, TableName } from './store/store';
 import {
@@ -130,6 +131,7 @@ export class FakePipedrive {
       matchCache: new MatchCache(),
       controls: this.controls,
       latency: this.latency,
+      cursors: new CursorMemory(),
       delay: (ms) => this.delay(ms),
     };
     const server = createServer(createRequestHandler(runtime));
@@ -305,8 +307,12 @@ export class FakePipedrive {
 
   /**
    * The next `times` requests whose path (or path and query) matches fail: a status (JSON
-   * envelope; 502 HTML, 504 empty) or 'reset' | 'truncated' | 'html' | 'slow' | 'dataNull' |
-   * 'noData'. Checked after authentication and rate limits, before the endpoint.
+   * envelope; 502 HTML, 504 empty), an `ErrorAnswer` with its own `error`/`error_info`, or
+   * 'reset' | 'truncated' | 'html' | 'slow' | 'dataNull' | 'noData' | 'successFalse', or one of
+   * the odd-but-real answers built from the real one ('noPagination', 'stuckPagination',
+   * 'cursorCycle', 'staleRecords', 'deletedNullTime', 'deletedBadTime', 'missingId').
+   * `times = Infinity` makes the rule persistent until `clearFaults()`. Checked after
+   * authentication and rate limits, before the endpoint.
    */
   failNext(pathRegex: RegExp, status: TargetedFault, times = 1): void {
     this.faults.failNext(pathRegex, status, times);

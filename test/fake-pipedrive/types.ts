@@ -70,10 +70,43 @@ export type FaultKind =
   /** 200 `{"success":true}` without `data`. */
   | 'noData'
   /** 200 with an HTML page instead of JSON (a proxy's maintenance page). */
-  | 'html';
+  | 'html'
+  /** 200 `{"success":false,"error":…,"error_info":…,"data":null}`. */
+  | 'successFalse'
+  // The kinds below change the real answer (and are charged like it) instead of replacing it.
+  /** A list without its paging block: v1 loses `additional_data.pagination`, v2 all of it. */
+  | 'noPagination'
+  /**
+   * v1 (an OpenAPI-generated mock): the first page whatever `start` says, with
+   * `more_items_in_collection: true` and `next_start` = start + 1.
+   */
+  | 'stuckPagination'
+  /**
+   * v2: `next_cursor` is the cursor issued one page before the request's own, so the pass
+   * cycles over two pages. Waits for a request that has such a cursor (page 3 or later).
+   */
+  | 'cursorCycle'
+  /** Records updated before the requested `updated_since` come first in the page. */
+  | 'staleRecords'
+  /** The page's last record comes as deleted (`is_deleted: true`) with `update_time: null`. */
+  | 'deletedNullTime'
+  /** The page's last record comes as deleted with `update_time: "0000-00-00 00:00:00"`. */
+  | 'deletedBadTime'
+  /** The page's last record comes without its `id`. */
+  | 'missingId';
 
-/** What `failNext` accepts: any HTTP status (JSON envelope, HTML for 502, empty for 504). */
-export type TargetedFault = number | FaultKind;
+/** A JSON error answer with Pipedrive's `error` and `error_info`; 200 means `success: false`. */
+export interface ErrorAnswer {
+  status: number;
+  error?: string;
+  errorInfo?: string;
+}
+
+/**
+ * What `failNext` accepts: any HTTP status (JSON envelope, HTML for 502, empty for 504), a kind,
+ * or an error answer with its own text.
+ */
+export type TargetedFault = number | FaultKind | ErrorAnswer;
 
 export interface RandomFaultOptions {
   /** Probability in [0, 1] that an authenticated request gets a fault. */

@@ -4,13 +4,14 @@ import { FakeClock } from '../clock';
 import { EndpointControls, EndpointResult } from '../endpoints/common';
 import { MatchCache } from '../store/query';
 import { FakeStore } from '../store/store';
-import { HostMode, JsonObject, TargetedFault } from '../types';
+import { ErrorAnswer, HostMode, JsonObject, TargetedFault } from '../types';
 import {
   ApiError,
   BAD_GATEWAY_HTML,
   BURST_LIMIT_BODY,
   CLOUDFLARE_BLOCK_HTML,
   DAILY_BUDGET_BODY,
+  ERROR_INFO,
   errorEnvelope,
   FORBIDDEN_BODY,
   MAINTENANCE_HTML,
@@ -21,6 +22,15 @@ import { Latency } from './latency';
 import { BurstLimiter, DailyBudget } from './limits';
 import { RouteMatch, Router } from './router';
 import { StatsRecorder } from './stats';
+import {
+  AnswerVariant,
+  applyVariant,
+  CursorMemory,
+  isAnswerVariant,
+  variantApplies,
+  variantQuery,
+  VariantRequest,
+} from './variants';
 
 /**
  * The request pipeline, in Pipedrive's order: authentication, burst limit, daily budget, then
@@ -48,6 +58,7 @@ export interface ServerRuntime {
   matchCache: MatchCache;
   controls: ServerControls;
   latency: Latency;
+  cursors: CursorMemory;
   /** Resolves after `ms`, unless the fake stops first. */
   delay(ms: number): Promise<void>;
 }
@@ -62,12 +73,15 @@ interface Outcome {
 }
 
 const STATUS_MESSAGES: Record<number, string> = {
+  // A 200 with `success: false`: Pipedrive's catch-all text for a request it did not carry out.
+  200: 'Request could not be completed',
   400: 'Bad request',
   401: 'unauthorized access',
   402: 'Company account is not open (possible reason: trial expired, payment details not entered)',
   403: "You don't have permission to access this resource",
   404: 'Not found',
   410: 'Gone',
+  422: 'Unprocessable entity',
   429: 'Request over limit',
   500: 'Internal server error',
   503: 'Service unavailable',
@@ -153,31 +167,51 @@ async function decide(
     return json(429, DAILY_BUDGET_BODY, { ...burst.headers, ...runtime.budget.headers() });
   }
 
-  const fault = runtime.faults.next(url.pathname, url.pathname + url.search);
-  if (fault !== null && fault !== 'slow' && fault !== 'truncated') {
+  const variantRequest = route ? variantRequestOf(runtime, route, url, query) : null;
+  const fault = runtime.faults.next(url.pathname, url.pathname + url.search, (candidate) =>
+    isAnswerVariant(candidate)
+      ? variantRequest !== null && variantApplies(candidate, variantRequest)
+      : true,
+  );
+  if (fault !== null && fault !== 'slow' && fault !== 'truncated' && !isAnswerVariant(fault)) {
     return { ...faultOutcome(fault), headers: burst.headers, fault: true };
   }
 
   // The fake is read-only over HTTP (tests mutate through the class), like a read-only token.
-  if (!route || request.method !== 'GET') {
+  if (!route || !variantRequest || request.method !== 'GET') {
     const headers = { ...burst.headers, ...runtime.budget.headers() };
     return json(404, errorEnvelope('Unknown method .', { errorCode: 404 }), headers);
   }
-  const result = serve(runtime, route, url, query);
+  const variant = isAnswerVariant(fault) ? fault : null;
+  let result = serve(runtime, route, url, variantQuery(variant, query));
+  runtime.cursors.remember(route.template, query.cursor, result);
+  if (variant) result = applyVariant(variant, result, variantRequest);
   const status = result.status ?? 200;
   // Pipedrive charges the calls it served, the caller's own mistakes (4xx) included.
   const cost = status < 500 ? route.endpoint.cost : 0;
   runtime.budget.charge(cost);
   const headers = { ...burst.headers, ...runtime.budget.headers() };
   if (cost > 0 && controls.sendTokenCostHeader) headers['x-token-cost'] = String(cost);
-  const outcome: Outcome = { ...json(status, result.body, headers), cost };
+  const outcome: Outcome = { ...json(status, result.body, headers), cost, fault: fault !== null };
 
-  if (fault === 'slow') {
-    await runtime.delay(controls.slowMs);
-    return { ...outcome, fault: true };
-  }
-  if (fault === 'truncated') return { ...outcome, kind: 'truncated', fault: true };
+  if (fault === 'slow') await runtime.delay(controls.slowMs);
+  if (fault === 'truncated') return { ...outcome, kind: 'truncated' };
   return outcome;
+}
+
+function variantRequestOf(
+  runtime: ServerRuntime,
+  route: RouteMatch,
+  url: URL,
+  query: Record<string, string>,
+): VariantRequest {
+  return {
+    version: route.endpoint.version,
+    endpoint: route.template,
+    query,
+    cursors: runtime.cursors,
+    serve: (borrowed) => serve(runtime, route, url, borrowed),
+  };
 }
 
 function serve(
@@ -209,20 +243,33 @@ function serve(
 }
 
 function faultOutcome(
-  fault: Exclude<TargetedFault, 'slow' | 'truncated'>,
+  fault: Exclude<TargetedFault, 'slow' | 'truncated' | AnswerVariant>,
 ): Omit<Outcome, 'headers' | 'fault'> {
+  if (typeof fault === 'object') return errorAnswer(fault);
   if (fault === 'reset') return { status: 0, kind: 'reset', cost: 0 };
   if (fault === 'dataNull')
     return { status: 200, kind: 'json', body: { success: true, data: null }, cost: 0 };
   if (fault === 'noData') return { status: 200, kind: 'json', body: { success: true }, cost: 0 };
   if (fault === 'html') return { status: 200, kind: 'html', body: MAINTENANCE_HTML, cost: 0 };
+  if (fault === 'successFalse') return errorAnswer({ status: 200 });
   const status = Number(fault);
   if (status === 502) return { status, kind: 'html', body: BAD_GATEWAY_HTML, cost: 0 };
   if (status === 504) return { status, kind: 'empty', cost: 0 };
   if (status === 401) return { status, kind: 'json', body: UNAUTHORIZED_BODY, cost: 0 };
   if (status === 429) return { status, kind: 'json', body: BURST_LIMIT_BODY, cost: 0 };
-  const message = STATUS_MESSAGES[status] ?? `HTTP ${status}`;
-  return { status, kind: 'json', body: errorEnvelope(message, { errorCode: status }), cost: 0 };
+  return errorAnswer({ status });
+}
+
+/** Pipedrive's envelope with the given texts; a 200 is the `success: false` answer. */
+function errorAnswer(answer: ErrorAnswer): Omit<Outcome, 'headers' | 'fault'> {
+  const { status } = answer;
+  const error = answer.error ?? STATUS_MESSAGES[status] ?? `HTTP ${status}`;
+  const errorInfo = answer.errorInfo ?? ERROR_INFO;
+  const body =
+    status === 200
+      ? { success: false, error, error_info: errorInfo, data: null }
+      : errorEnvelope(error, { error_info: errorInfo, errorCode: status });
+  return { status, kind: 'json', body, cost: 0 };
 }
 
 function json(status: number, body: JsonObject, headers: Record<string, string> = {}): Outcome {
