@@ -1349,3 +1349,74 @@ describe('answers that differ from the documentation', () => {
     expect(leads.slice(0, 4).every((lead: any) => typeof lead.id === 'string')).toBe(true);
   });
 });
+
+describe('servers older than the documentation', () => {
+  test('v1 notes and leads that silently ignore updated_since', async () => {
+    const fake = new FakePipedrive({ v1IgnoresUpdatedSince: true });
+    await fake.start();
+    try {
+      const notes = fake.list('notes').filter((note) => note.active_flag !== false);
+      const since = v2Time(seconds(`${notes[notes.length - 5].update_time}Z`));
+      const filtered = `/api/v1/notes?updated_since=${since}&limit=500`;
+      const ignored = await call(fake, filtered);
+      expect(ignored.status).toBe(200);
+      expect(ids(ignored.body.data)).toEqual(
+        ids((await call(fake, '/api/v1/notes?limit=500')).body.data),
+      );
+      expect(fake.requestLog[0].query.updated_since).toBe(since);
+      for (const path of ['/api/v1/leads', '/v1/leads/archived']) {
+        const all = (await call(fake, `${path}?limit=500`)).body.data;
+        const future = `${path}?limit=500&updated_since=2030-01-01T00:00:00Z`;
+        expect(ids((await call(fake, future)).body.data)).toEqual(ids(all));
+      }
+
+      fake.setV1IgnoresUpdatedSince(false);
+      const honoured = (await call(fake, filtered)).body.data;
+      expect(honoured.length).toBeGreaterThanOrEqual(5);
+      expect(honoured.length).toBeLessThan(notes.length);
+      expect(
+        (await call(fake, '/api/v1/leads?updated_since=2030-01-01T00:00:00Z')).body.data,
+      ).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('v2 products that refuse updated_since and updated_until with a validation error', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      const path = '/api/v2/products?updated_since=2025-01-01T00:00:00Z';
+      expect((await call(fake, path)).status).toBe(200);
+      fake.setProductsRejectUpdatedSince(true);
+      const refused = await call(fake, path);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({
+        success: false,
+        error: "Parameter 'updated_since' is not allowed here",
+        code: 'ERR_SCHEMA_VALIDATION_FAILED',
+        data: null,
+      });
+      // Pipedrive charges the caller's mistakes.
+      expect(refused.headers.get('x-token-cost')).toBe('10');
+      const until = await call(fake, '/api/v2/products?updated_until=2025-01-01T00:00:00Z');
+      expect(until.status).toBe(400);
+      expect(until.body.error).toMatch(/updated_until/);
+      expect((await call(fake, '/api/v2/products?sort_by=update_time')).status).toBe(200);
+      expect((await call(fake, '/api/v2/persons?updated_since=2025-01-01T00:00:00Z')).status).toBe(
+        200,
+      );
+    } finally {
+      await fake.stop();
+    }
+    const constructed = new FakePipedrive({ productsRejectUpdatedSince: true });
+    await constructed.start();
+    try {
+      expect(
+        (await call(constructed, '/api/v2/products?updated_since=2025-01-01T00:00:00Z')).status,
+      ).toBe(400);
+    } finally {
+      await constructed.stop();
+    }
+  });
+});

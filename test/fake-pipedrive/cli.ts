@@ -15,6 +15,8 @@ const USAGE = `Usage: cli.ts [options]
   --token TEXT           the valid API token
   --company-domain TEXT  company_domain of /v1/users/me (default acme)
   --host-mode MODE       company (/api/v1 only), global (/v1 only) or any (default)
+  --v1-ignores-updated-since      v1 notes and leads ignore updated_since (pre-2026 server)
+  --products-reject-updated-since v2 products answer 400 to updated_since/updated_until
   --now ISO              start of the fake clock (default 2026-06-01T12:00:00Z)
   --burst-limit N        requests per rolling 2 s per token (default: unlimited)
   --daily-budget N       daily token budget (default: unlimited)
@@ -82,6 +84,10 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
         options.hostMode = mode;
         break;
       }
+      case 'v1IgnoresUpdatedSince':
+      case 'productsRejectUpdatedSince':
+        options[name] = true;
+        break;
       case 'now':
         options.now = new Date(String(takeValue()));
         break;

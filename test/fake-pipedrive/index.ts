@@ -113,6 +113,8 @@ export class FakePipedrive {
       slowMs: options.slowMs ?? 10_000,
       sendTokenCostHeader: options.sendTokenCostHeader ?? true,
       hostMode: options.hostMode ?? 'any',
+      v1IgnoresUpdatedSince: options.v1IgnoresUpdatedSince ?? false,
+      productsRejectUpdatedSince: options.productsRejectUpdatedSince ?? false,
     };
   }
 
@@ -294,6 +296,16 @@ export class FakePipedrive {
   /** `company` or `global` refuses the other host's v1 base with a 404; `any` takes both. */
   setHostMode(mode: HostMode): void {
     this.controls.hostMode = mode;
+  }
+
+  /** v1 notes and leads (and archived leads) silently ignore `updated_since`, as before 2026-01-30. */
+  setV1IgnoresUpdatedSince(ignore: boolean): void {
+    this.controls.v1IgnoresUpdatedSince = ignore;
+  }
+
+  /** v2 products answer 400 to `updated_since`/`updated_until`, as the December 2025 file implies. */
+  setProductsRejectUpdatedSince(reject: boolean): void {
+    this.controls.productsRejectUpdatedSince = reject;
   }
 
   /** Requests under this path prefix (`/v1/legacyTeams`, `/api/v2/deals` …) answer 403. */

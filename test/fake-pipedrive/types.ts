@@ -155,6 +155,10 @@ export interface FakePipedriveOptions {
   latency?: LatencyModel;
   /** Default `any`; otherwise the other host's v1 base answers 404 "Unknown method". */
   hostMode?: HostMode;
+  /** v1 notes and leads ignore `updated_since` (a server from before 2026-01-30). Default false. */
+  v1IgnoresUpdatedSince?: boolean;
+  /** v2 products answer 400 to `updated_since`/`updated_until` (December 2025). Default false. */
+  productsRejectUpdatedSince?: boolean;
   /** Port to listen on (default 0: ephemeral). */
   port?: number;
 }

@@ -19,6 +19,7 @@ import {
 } from './errors';
 import { FaultInjector } from './faults';
 import { Latency } from './latency';
+import { LegacyControls, legacyQuery } from './legacy';
 import { BurstLimiter, DailyBudget } from './limits';
 import { RouteMatch, Router } from './router';
 import { StatsRecorder } from './stats';
@@ -37,7 +38,7 @@ import {
  * (fake only) injected faults, routing, permissions and the endpoint itself.
  */
 
-export interface ServerControls extends EndpointControls {
+export interface ServerControls extends EndpointControls, LegacyControls {
   token: string;
   tokenRevoked: boolean;
   /** Canonical path prefixes answering 403. */
@@ -229,7 +230,7 @@ function serve(
   try {
     return route.endpoint.handle({
       store: runtime.store,
-      query,
+      query: legacyQuery(runtime.controls, route.template, query),
       params: route.params,
       controls: runtime.controls,
       nowSeconds: runtime.clock.nowSeconds(),
