@@ -1420,3 +1420,38 @@ describe('servers older than the documentation', () => {
     }
   });
 });
+
+describe('another client on the same token', () => {
+  test('its requests fill the burst window, so 429s come while ours are few', async () => {
+    const fake = new FakePipedrive({ burstLimit: 10, otherClientRequestsPerSecond: 4 });
+    await fake.start();
+    try {
+      // Its 4 requests a second leave 2 of the 10 a window for us.
+      const replies = await Promise.all(
+        Array.from({ length: 5 }, () => call(fake, '/api/v1/users/me')),
+      );
+      const limited = replies.filter((reply) => reply.status === 429);
+      expect(limited.length).toBeGreaterThanOrEqual(2);
+      expect(limited.length).toBeLessThanOrEqual(3);
+      const admitted = replies.filter((reply) => reply.status === 200);
+      expect(Math.min(...admitted.map((r) => Number(r.headers.get('x-ratelimit-remaining'))))).toBe(
+        0,
+      );
+      // The stats are this client's own.
+      expect(fake.stats.maxRequestsInAnyWindow).toBe(5);
+      expect(fake.stats.requests).toBe(5);
+
+      fake.setOtherClient(0);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const alone = await Promise.all(
+        Array.from({ length: 5 }, () => call(fake, '/api/v1/users/me')),
+      );
+      expect(alone.every((reply) => reply.status === 200)).toBe(true);
+      expect(
+        alone.map((reply) => Number(reply.headers.get('x-ratelimit-remaining'))).sort(),
+      ).toEqual([5, 6, 7, 8, 9]);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

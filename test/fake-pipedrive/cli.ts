@@ -19,6 +19,7 @@ const USAGE = `Usage: cli.ts [options]
   --products-reject-updated-since v2 products answer 400 to updated_since/updated_until
   --now ISO              start of the fake clock (default 2026-06-01T12:00:00Z)
   --burst-limit N        requests per rolling 2 s per token (default: unlimited)
+  --other-client-rps N   another client on the token spends N requests/s of the burst limit
   --daily-budget N       daily token budget (default: unlimited)
   --no-daily-headers     do not send x-daily-ratelimit-token-* headers
   --daily-spent-by-others N  tokens of the daily budget other integrations already spent
@@ -93,6 +94,9 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
         break;
       case 'burstLimit':
         options.burstLimit = numberOption(flag, takeValue());
+        break;
+      case 'otherClientRps':
+        options.otherClientRequestsPerSecond = numberOption(flag, takeValue());
         break;
       case 'dailyBudget':
         options.dailyTokenBudget = numberOption(flag, takeValue());

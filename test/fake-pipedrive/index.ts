@@ -96,6 +96,7 @@ export class FakePipedrive {
     this.store = new FakeStore(this.seed, this.sizes, this.clock, companyDomain);
     this.limiter = new BurstLimiter(null);
     this.limiter.setLimit(options.burstLimit ?? null);
+    this.limiter.setOtherClientRate(options.otherClientRequestsPerSecond ?? 0);
     this.budget = new DailyBudget(
       options.dailyTokenBudget ?? null,
       options.sendDailyBudgetHeaders ?? true,
@@ -348,6 +349,15 @@ export class FakePipedrive {
 
   setBurstLimit(limit: number | null): void {
     this.limiter.setLimit(limit);
+  }
+
+  /**
+   * Another client on the same token makes this many requests per second (0: none). They count
+   * in the burst window like this client's own (stats leave them out), so 429s can come while
+   * the connector itself sends few requests.
+   */
+  setOtherClient(requestsPerSecond: number): void {
+    this.limiter.setOtherClientRate(requestsPerSecond);
   }
 
   setDailyBudget(tokens: number | null): void {

@@ -130,6 +130,11 @@ export interface FakePipedriveOptions {
   companyDomain?: string;
   /** Requests per rolling 2 s per token; null/0 = unlimited (no x-ratelimit-* headers). */
   burstLimit?: number | null;
+  /**
+   * Another client on the same token, in steady requests per second: its requests count in the
+   * burst window (not in the stats), so 429s come while the connector's own rate is low.
+   */
+  otherClientRequestsPerSecond?: number;
   /** Daily token budget; null = unlimited. */
   dailyTokenBudget?: number | null;
   sendDailyBudgetHeaders?: boolean;

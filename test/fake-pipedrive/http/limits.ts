@@ -13,8 +13,18 @@ export interface BurstDecision {
 export class BurstLimiter {
   /** Per token: arrival times (ms) of the admitted requests still inside the window. */
   private readonly windows = new Map<string, number[]>();
+  /** Another client on the same token (an integration, a script), as steady requests per second. */
+  private otherClientRate = 0;
+  /** When that client's next request lands; null until the first request after a change. */
+  private otherClientNext: number | null = null;
 
   constructor(private limit: number | null) {}
+
+  /** The other client shares the window, so 429s come while this client's own rate is low. */
+  setOtherClientRate(requestsPerSecond: number): void {
+    this.otherClientRate = Math.max(0, requestsPerSecond);
+    this.otherClientNext = null;
+  }
 
   setLimit(limit: number | null): void {
     this.limit = limit && limit > 0 ? limit : null;
@@ -28,6 +38,7 @@ export class BurstLimiter {
   admit(token: string, nowMs: number): BurstDecision {
     if (!this.enabled || this.limit === null) return { allowed: true, headers: {} };
     const window = this.windows.get(token) ?? [];
+    this.addOtherClientRequests(window, nowMs);
     while (window.length > 0 && window[0] <= nowMs - BURST_WINDOW_MS) window.shift();
     const allowed = window.length < this.limit;
     if (allowed) window.push(nowMs);
@@ -47,6 +58,21 @@ export class BurstLimiter {
 
   reset(): void {
     this.windows.clear();
+  }
+
+  /** The other client's requests up to now, admitted (and counted) only where there was room. */
+  private addOtherClientRequests(window: number[], nowMs: number): void {
+    if (this.otherClientRate <= 0 || this.limit === null) return;
+    const interval = 1000 / this.otherClientRate;
+    const windowStart = nowMs - BURST_WINDOW_MS;
+    // It has been running for a while already: the window starts out holding its share.
+    let next = this.otherClientNext ?? windowStart + interval;
+    if (next <= windowStart) next += (Math.floor((windowStart - next) / interval) + 1) * interval;
+    for (; next <= nowMs; next += interval) {
+      while (window.length > 0 && window[0] <= next - BURST_WINDOW_MS) window.shift();
+      if (window.length < this.limit) window.push(next);
+    }
+    this.otherClientNext = next;
   }
 }
 
