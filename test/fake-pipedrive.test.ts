@@ -1455,3 +1455,66 @@ describe('another client on the same token', () => {
     }
   });
 });
+
+describe('hooks between the read and the answer', () => {
+  test('a change made after the read is missing from the data but not newer than the Date', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      const readAt = fake.clock.nowSeconds();
+      fake.onAfterRead(
+        /^\/api\/v2\/deals$/,
+        async (inside) => {
+          // Async work is awaited before the answer goes out.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          inside.clock.advance(7);
+          inside.update('deals', 1, { title: 'Changed between read and Date' });
+        },
+        1,
+      );
+      const reply = await call(fake, '/api/v2/deals?limit=3');
+      expect(reply.body.data[0].id).toBe(1);
+      expect(reply.body.data[0].title).not.toBe('Changed between read and Date');
+      const dateSeconds = Date.parse(reply.headers.get('date') as string) / 1000;
+      expect(dateSeconds).toBe(readAt + 7);
+      expect(seconds(fake.get('deals', 1)?.update_time as string)).toBe(dateSeconds);
+
+      // Used up: the next read sees the change and leaves the clock alone.
+      const next = await call(fake, '/api/v2/deals?limit=3');
+      expect(next.body.data[0].title).toBe('Changed between read and Date');
+      expect(fake.clock.nowSeconds()).toBe(readAt + 7);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('hooks match the path or path and query, run until removed, and skip other paths', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      const seen: string[] = [];
+      const remove = fake.onAfterRead(/\/notes\?.*updated_since=/, () => {
+        seen.push('notes');
+      });
+      await call(fake, '/api/v1/notes?limit=1');
+      await call(fake, '/api/v1/notes?limit=1&updated_since=2025-01-01T00:00:00Z');
+      await call(fake, '/api/v1/notes?limit=1&updated_since=2025-01-01T00:00:00Z');
+      await call(fake, '/api/v2/deals?updated_since=2025-01-01T00:00:00Z');
+      expect(seen).toEqual(['notes', 'notes']);
+      remove();
+      await call(fake, '/api/v1/notes?limit=1&updated_since=2025-01-01T00:00:00Z');
+      expect(seen).toHaveLength(2);
+      // Requests that never reach an endpoint read nothing: no hook.
+      fake.onAfterRead(/.*/, () => {
+        seen.push('any');
+      });
+      await call(fake, '/api/v2/deals', { token: 'wrong' });
+      await call(fake, '/api/v2/nothing');
+      expect(seen).toHaveLength(2);
+      await call(fake, '/api/v2/stages');
+      expect(seen).toEqual(['notes', 'notes', 'any']);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

@@ -69,6 +69,12 @@ export interface FakeDb {
   fields: Record<FieldEntity, FieldDefinition[]>;
 }
 
+interface AfterReadHook {
+  pattern: RegExp;
+  callback: (fake: FakePipedrive) => void | Promise<void>;
+  remaining: number;
+}
+
 export class FakePipedrive {
   readonly token: string;
   readonly clock: FakeClock;
@@ -85,6 +91,7 @@ export class FakePipedrive {
   private server: Server | null = null;
   private baseUrl: string | null = null;
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private readonly afterReadHooks: AfterReadHook[] = [];
 
   constructor(options: FakePipedriveOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -135,6 +142,7 @@ export class FakePipedrive {
       controls: this.controls,
       latency: this.latency,
       cursors: new CursorMemory(),
+      afterRead: (pathname, pathWithQuery) => this.runAfterReadHooks(pathname, pathWithQuery),
       delay: (ms) => this.delay(ms),
     };
     const server = createServer(createRequestHandler(runtime));
@@ -331,6 +339,22 @@ export class FakePipedrive {
     this.faults.failNext(pathRegex, status, times);
   }
 
+  /**
+   * Runs `callback` after a matching request's endpoint has read its data and before the answer
+   * (with its `Date` header, taken from the fake clock afterwards) is written: a change made
+   * here is newer than the data served yet not newer than the Date. The next `times` matching
+   * requests (default: all) run it, in order; the returned function removes it.
+   */
+  onAfterRead(
+    pathRegex: RegExp,
+    callback: (fake: FakePipedrive) => void | Promise<void>,
+    times = Infinity,
+  ): () => void {
+    const hook: AfterReadHook = { pattern: pathRegex, callback, remaining: times };
+    this.afterReadHooks.push(hook);
+    return () => this.removeAfterReadHook(hook);
+  }
+
   clearFaults(): void {
     this.faults.clear();
   }
@@ -408,6 +432,21 @@ export class FakePipedrive {
 
   get dailyTokensSpentByOthers(): number {
     return this.budget.tokensSpentByOthers;
+  }
+
+  private async runAfterReadHooks(pathname: string, pathWithQuery: string): Promise<void> {
+    for (const hook of [...this.afterReadHooks]) {
+      hook.pattern.lastIndex = 0;
+      const matches = hook.pattern.test(pathname) || hook.pattern.test(pathWithQuery);
+      if (!matches || hook.remaining <= 0) continue;
+      if (--hook.remaining <= 0) this.removeAfterReadHook(hook);
+      await hook.callback(this);
+    }
+  }
+
+  private removeAfterReadHook(hook: AfterReadHook): void {
+    const index = this.afterReadHooks.indexOf(hook);
+    if (index >= 0) this.afterReadHooks.splice(index, 1);
   }
 
   private delay(ms: number): Promise<void> {

@@ -60,6 +60,8 @@ export interface ServerRuntime {
   controls: ServerControls;
   latency: Latency;
   cursors: CursorMemory;
+  /** Runs the `onAfterRead` hooks matching the request. */
+  afterRead(pathname: string, pathWithQuery: string): Promise<void>;
   /** Resolves after `ms`, unless the fake stops first. */
   delay(ms: number): Promise<void>;
 }
@@ -187,6 +189,8 @@ async function decide(
   let result = serve(runtime, route, url, variantQuery(variant, query));
   runtime.cursors.remember(route.template, query.cursor, result);
   if (variant) result = applyVariant(variant, result, variantRequest);
+  // The data is read; whatever the hooks change lands between the read and the Date header.
+  await runtime.afterRead(url.pathname, url.pathname + url.search);
   const status = result.status ?? 200;
   // Pipedrive charges the calls it served, the caller's own mistakes (4xx) included.
   const cost = status < 500 ? route.endpoint.cost : 0;
