@@ -1518,3 +1518,114 @@ describe('hooks between the read and the answer', () => {
     }
   });
 });
+
+describe('field definitions that change between discover and read', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 9 });
+    await fake.start();
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  const dealFields = async () => (await readAllV1(fake, '/api/v1/dealFields?limit=500')).records;
+  const keyOf = (name: string) =>
+    fake.fields().deal.find((field) => field.name === name)?.key as string;
+  const deals = async () => (await call(fake, '/api/v2/deals?limit=100')).body.data as any[];
+  const leads = async () => (await call(fake, '/api/v1/leads?limit=100')).body.data as any[];
+
+  test('a renamed field keeps its key and its values', async () => {
+    const key = keyOf('Seats');
+    fake.update('deals', 2, { title: 'changed before the rename' });
+    const before = (await deals()).map((deal) => deal.custom_fields[key]);
+    expect(before.filter((value) => value !== null).length).toBeGreaterThan(10);
+    fake.clock.advance(60);
+    const renamed = fake.renameCustomField('deal', key, 'Licensed Seats');
+    expect(renamed).toMatchObject({ key, name: 'Licensed Seats' });
+    const definition = (await dealFields()).find((field) => field.key === key);
+    expect(definition).toMatchObject({
+      name: 'Licensed Seats',
+      update_time: v2Time(fake.clock.nowSeconds()).replace('T', ' ').replace('Z', ''),
+    });
+    expect((await dealFields()).filter((field) => field.name === 'Seats')).toEqual([]);
+    expect((await deals()).map((deal) => deal.custom_fields[key])).toEqual(before);
+
+    const address = keyOf('Billing Address');
+    fake.renameCustomField('deal', address, 'Invoice Address');
+    const subfields = (await dealFields()).find((field) => field.key === address).subfields;
+    expect(subfields.every((sub: any) => sub.name.endsWith('of Invoice Address'))).toBe(true);
+  });
+
+  test('a deactivated field hides its values (v2 and v1 leads) until it is reactivated', async () => {
+    const key = keyOf('Contract Value');
+    const leadWithValue = (await leads()).find((lead) => lead[key] !== undefined);
+    expect(leadWithValue[`${key}_currency`]).toEqual(expect.any(String));
+    // Changed records hold their values themselves: they must follow too.
+    fake.update('deals', 1, { title: 'changed' });
+    fake.update('leads', leadWithValue.id, { title: 'changed lead' });
+    const beforeDeals = await deals();
+    const beforeLeads = await leads();
+
+    fake.deactivateCustomField('deal', key);
+    expect((await dealFields()).find((field) => field.key === key).active_flag).toBe(false);
+    expect((await deals()).some((deal) => key in deal.custom_fields)).toBe(false);
+    const hidden = await leads();
+    expect(hidden.some((lead) => Object.keys(lead).some((name) => name.startsWith(key)))).toBe(
+      false,
+    );
+    // Other fields are untouched.
+    const seats = keyOf('Seats');
+    expect((await deals()).map((deal) => deal.custom_fields[seats])).toEqual(
+      beforeDeals.map((deal) => deal.custom_fields[seats]),
+    );
+
+    fake.reactivateCustomField('deal', key);
+    expect((await dealFields()).find((field) => field.key === key).active_flag).toBe(true);
+    expect(await deals()).toEqual(beforeDeals);
+    expect(await leads()).toEqual(beforeLeads);
+  });
+
+  test('a deleted field is gone everywhere, and a new one of the same name gets a new key', async () => {
+    const key = keyOf('Go-live Date');
+    fake.update('deals', 3, { title: 'changed' });
+    const customChange = (item: JsonObject) =>
+      /^[0-9a-f]{40}$/.test(String((item.data as JsonObject).field_key));
+    const [flowDeal, flowBefore] = Object.entries(fake.db.flow).find(([, items]) =>
+      items.some(customChange),
+    ) as [string, JsonObject[]];
+    fake.deleteCustomField('deal', key);
+    expect((await dealFields()).map((field) => field.key)).not.toContain(key);
+    expect((await deals()).some((deal) => key in deal.custom_fields)).toBe(false);
+    expect(Object.keys(fake.get('deals', 3)?.custom_fields as object)).not.toContain(key);
+    // History does not change with today's fields.
+    expect(fake.flowOf(Number(flowDeal))).toEqual(flowBefore);
+
+    const again = fake.addCustomField('deal', { name: 'Go-live Date', type: 'date' });
+    expect(again.key).toMatch(/^[0-9a-f]{40}$/);
+    expect(again.key).not.toBe(key);
+    const twin = fake.addCustomField('deal', { name: 'Seats', type: 'varchar' });
+    expect(twin.key).not.toBe(keyOf('Seats'));
+    const named = (await dealFields()).filter((field) => field.name === 'Seats');
+    expect(named.map((field) => field.field_type).sort()).toEqual(['int', 'varchar']);
+    const page = await deals();
+    expect(page.every((deal) => deal.custom_fields[twin.key] === null)).toBe(true);
+    expect(page.some((deal) => deal.custom_fields[keyOf('Seats')] !== null)).toBe(true);
+  });
+
+  test('moving a field changes the order of the definitions and their order_nr', async () => {
+    const key = keyOf('Industries');
+    fake.moveField('deal', key, 0);
+    const moved = await dealFields();
+    expect(moved[0].key).toBe(key);
+    expect(moved.map((field) => field.order_nr)).toEqual(moved.map((_, index) => index + 1));
+    fake.moveField('deal', 'title', moved.length - 1);
+    const last = await dealFields();
+    expect(last[last.length - 1].key).toBe('title');
+    expect(last[0].key).toBe(key);
+    expect(() => fake.moveField('deal', 'nope', 0)).toThrow(/No deal field/);
+    expect(() => fake.renameCustomField('deal', 'title', 'Name')).toThrow(/No custom deal field/);
+  });
+});

@@ -288,8 +288,37 @@ export class FakePipedrive {
     return this.store.update('products', productId, { prices: full });
   }
 
+  /** A new custom field; one named like an existing field gets its own key, as in Pipedrive. */
   addCustomField(entity: FieldEntity, spec: CustomFieldSpec): FieldDefinition {
     return structuredClone(this.store.addCustomField(entity, spec));
+  }
+
+  // Field-definition changes (the "renamed between discover and read" cases): each shows in
+  // `/v1/{entity}Fields` and in the records' values (v2 `custom_fields`, v1 lead root keys).
+
+  /** Same key and values, a new name (and `update_time`). */
+  renameCustomField(entity: FieldEntity, key: string, name: string): FieldDefinition {
+    return structuredClone(this.store.renameCustomField(entity, key, name));
+  }
+
+  /** `active_flag: false`; records stop carrying its values until it is reactivated. */
+  deactivateCustomField(entity: FieldEntity, key: string): FieldDefinition {
+    return structuredClone(this.store.setCustomFieldActive(entity, key, false));
+  }
+
+  /** `active_flag: true` again, with the values records had before. */
+  reactivateCustomField(entity: FieldEntity, key: string): FieldDefinition {
+    return structuredClone(this.store.setCustomFieldActive(entity, key, true));
+  }
+
+  /** Gone from the definitions and from every record; its key is never reused. */
+  deleteCustomField(entity: FieldEntity, key: string): void {
+    this.store.deleteCustomField(entity, key);
+  }
+
+  /** Moves a field (standard or custom) to a 0-based position; every `order_nr` follows. */
+  moveField(entity: FieldEntity, key: string, position: number): void {
+    this.store.moveField(entity, key, position);
   }
 
   // ---- controls -------------------------------------------------------------------------------
