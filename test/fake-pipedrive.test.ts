@@ -1629,3 +1629,63 @@ describe('field definitions that change between discover and read', () => {
     expect(() => fake.renameCustomField('deal', 'title', 'Name')).toThrow(/No custom deal field/);
   });
 });
+
+describe('command line: the realism options', () => {
+  test('latency, host mode, shared budget and limits, older servers', () => {
+    const options = parseArguments([
+      '--latency-ms',
+      '200',
+      '--latency-jitter-ms',
+      '300',
+      '--latency-per-kb-ms=0.5',
+      '--latency-seed',
+      '9',
+      '--host-mode',
+      'global',
+      '--other-client-rps',
+      '6',
+      '--daily-budget',
+      '30000',
+      '--daily-spent-by-others',
+      '15000',
+      '--no-token-cost-header',
+      '--v1-ignores-updated-since',
+      '--products-reject-updated-since',
+    ]);
+    expect(options).toEqual({
+      latencyMs: 200,
+      latency: { jitterMs: 300, perKbMs: 0.5, seed: 9 },
+      hostMode: 'global',
+      otherClientRequestsPerSecond: 6,
+      dailyTokenBudget: 30_000,
+      dailyTokensSpentByOthers: 15_000,
+      sendTokenCostHeader: false,
+      v1IgnoresUpdatedSince: true,
+      productsRejectUpdatedSince: true,
+      sizes: {},
+    });
+    expect(() => parseArguments(['--host-mode', 'eu'])).toThrow(/company, global or any/);
+  });
+
+  test('the parsed options build a fake that behaves accordingly', async () => {
+    const fake = new FakePipedrive(
+      parseArguments([
+        '--host-mode=company',
+        '--latency-ms=150',
+        '--daily-budget=100',
+        '--daily-spent-by-others=50',
+      ]),
+    );
+    await fake.start();
+    try {
+      const started = Date.now();
+      const reply = await call(fake, '/api/v2/stages');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(reply.headers.get('x-daily-ratelimit-token-remaining')).toBe('45');
+      expect(reply.headers.get('x-token-cost')).toBe('5');
+      expect((await call(fake, '/v1/users/me')).status).toBe(404);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

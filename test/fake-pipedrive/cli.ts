@@ -6,35 +6,39 @@
  * Prints one JSON line `{"url": "...", "token": "..."}` once listening and runs until SIGTERM
  * or SIGINT. Plain Node + TypeScript: it works compiled as well as under tsx.
  */
+import { DEFAULT_RANDOM_FAULT_KINDS } from './http/faults';
 import { FakePipedrive } from './index';
 import { DEFAULT_SIZES, FakePipedriveOptions, FaultKind, LatencyModel, Sizes } from './types';
 
 const USAGE = `Usage: cli.ts [options]
-  --port N               port to listen on (default 0: ephemeral)
-  --seed N               data seed (default 1)
-  --token TEXT           the valid API token
-  --company-domain TEXT  company_domain of /v1/users/me (default acme)
-  --host-mode MODE       company (/api/v1 only), global (/v1 only) or any (default)
-  --v1-ignores-updated-since      v1 notes and leads ignore updated_since (pre-2026 server)
-  --products-reject-updated-since v2 products answer 400 to updated_since/updated_until
-  --now ISO              start of the fake clock (default 2026-06-01T12:00:00Z)
-  --burst-limit N        requests per rolling 2 s per token (default: unlimited)
-  --other-client-rps N   another client on the token spends N requests/s of the burst limit
-  --daily-budget N       daily token budget (default: unlimited)
-  --no-daily-headers     do not send x-daily-ratelimit-token-* headers
-  --daily-spent-by-others N  tokens of the daily budget other integrations already spent
-  --no-token-cost-header do not send x-token-cost on charged answers
-  --block-after N        after N 429s on an exhausted budget, answer Cloudflare 403 pages
-  --fault-rate P         probability of a random fault per request (default 0)
-  --fault-kinds A,B      kinds of random faults (${'500,502,503,504,reset,truncated,slow,dataNull,noData,html'})
-  --fault-seed N         seed of the fault RNG
-  --slow-ms N            delay of the 'slow' fault (default 10000)
-  --latency-ms N         fixed latency per answer (default 0)
-  --latency-jitter-ms N  plus seeded jitter in [0, N) ms per answer
-  --latency-per-kb-ms N  plus N ms per KB of answer body
-  --latency-seed N       seed of the jitter (default: the data seed)
-  --<size> N             any collection size: ${Object.keys(DEFAULT_SIZES).join(', ')}
-                         (camelCase or kebab-case, e.g. --archived-deals 20)
+  --port N                   port to listen on (default 0: ephemeral)
+  --seed N                   data seed (default 1)
+  --token TEXT               the valid API token
+  --company-domain TEXT      company_domain of /v1/users/me (default acme)
+  --host-mode MODE           company (/api/v1 only), global (/v1 only) or any (default: both)
+  --now ISO                  start of the fake clock (default 2026-06-01T12:00:00Z)
+  --burst-limit N            requests per rolling 2 s per token (default: unlimited)
+  --other-client-rps N       another client on the same token sends N requests a second
+  --daily-budget N           daily token budget (default: unlimited)
+  --daily-spent-by-others N  of which other integrations already spent N tokens
+  --no-daily-headers         do not send x-daily-ratelimit-token-* headers
+  --no-token-cost-header     do not send x-token-cost on charged answers
+  --block-after N            after N 429s on an exhausted budget, answer Cloudflare 403 pages
+  --latency-ms N             fixed latency per answer (default 0)
+  --latency-jitter-ms N      plus seeded jitter in [0, N) ms
+  --latency-per-kb-ms N      plus N ms per KB of answer body
+  --latency-seed N           seed of the jitter (default: the data seed)
+  --v1-ignores-updated-since       v1 notes and leads ignore updated_since (pre-2026 server)
+  --products-reject-updated-since  v2 products answer 400 to updated_since/updated_until
+  --fault-rate P             probability of a random fault per request (default 0)
+  --fault-kinds A,B          kinds of random faults, default:
+                             ${DEFAULT_RANDOM_FAULT_KINDS.join(',')}
+                             (slow and the failNext kinds work too, e.g. successFalse,
+                             noPagination, staleRecords, deletedNullTime, missingId)
+  --fault-seed N             seed of the fault RNG
+  --slow-ms N                delay of the 'slow' fault (default 10000)
+  --<size> N                 any collection size: ${Object.keys(DEFAULT_SIZES).join(', ')}
+                             (camelCase or kebab-case, e.g. --archived-deals 20)
 `;
 
 function camelCase(name: string): string {
