@@ -336,12 +336,12 @@ export class FakePipedrive {
     this.controls.hostMode = mode;
   }
 
-  /** v1 notes and leads (and archived leads) silently ignore `updated_since`, as before 2026-01-30. */
+  /** v1 notes and leads (archived too) silently ignore `updated_since`, as before 2026-01-30. */
   setV1IgnoresUpdatedSince(ignore: boolean): void {
     this.controls.v1IgnoresUpdatedSince = ignore;
   }
 
-  /** v2 products answer 400 to `updated_since`/`updated_until`, as the December 2025 file implies. */
+  /** v2 products answer 400 to `updated_since`/`updated_until`, as the Dec 2025 file implies. */
   setProductsRejectUpdatedSince(reject: boolean): void {
     this.controls.productsRejectUpdatedSince = reject;
   }
@@ -417,7 +417,7 @@ export class FakePipedrive {
     this.budget.setLimit(tokens);
   }
 
-  /** Midnight: every integration's spending is forgotten, other integrations' included. */
+  /** Midnight: a fresh budget for the whole company, other integrations' spending included. */
   resetDailyBudget(): void {
     this.budget.reset();
   }

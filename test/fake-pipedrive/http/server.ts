@@ -35,7 +35,8 @@ import {
 
 /**
  * The request pipeline, in Pipedrive's order: authentication, burst limit, daily budget, then
- * (fake only) injected faults, routing, permissions and the endpoint itself.
+ * (fake only) injected faults, host and routing, permissions and the endpoint itself; then
+ * the answer's variant, the after-read hooks, the Date header and the latency.
  */
 
 export interface ServerControls extends EndpointControls, LegacyControls {
