@@ -946,3 +946,746 @@ describe('command line', () => {
     expect(() => parseArguments(['--deals', 'many'])).toThrow(/needs a number/);
   });
 });
+
+describe('latency and requests in flight', () => {
+  const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> => {
+    const started = Date.now();
+    const result = await work();
+    return { result, ms: Date.now() - started };
+  };
+
+  test('concurrent requests wait their latency side by side, not one after another', async () => {
+    const fake = new FakePipedrive({ latencyMs: 300 });
+    await fake.start();
+    try {
+      const { result, ms } = await timed(() =>
+        Promise.all(Array.from({ length: 6 }, () => call(fake, '/api/v2/pipelines'))),
+      );
+      expect(result.every((reply) => reply.status === 200)).toBe(true);
+      expect(ms).toBeGreaterThanOrEqual(290);
+      expect(ms).toBeLessThan(3 * 300);
+      expect(fake.stats.maxInFlight).toBe(6);
+      expect(fake.stats.inFlight).toBe(0);
+
+      fake.setLatency(0);
+      fake.resetStats();
+      expect((await timed(() => call(fake, '/api/v2/pipelines'))).ms).toBeLessThan(250);
+      expect(fake.stats.maxInFlight).toBe(1);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('in flight means from arrival to the end of the response, counted while it waits', async () => {
+    const fake = new FakePipedrive({ latencyMs: 400 });
+    await fake.start();
+    try {
+      const pending = Promise.all([call(fake, '/api/v2/stages'), call(fake, '/api/v1/users')]);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(fake.stats.inFlight).toBe(2);
+      // A reset keeps the requests still under way.
+      fake.resetStats();
+      expect(fake.stats).toMatchObject({ requests: 0, inFlight: 2, maxInFlight: 2 });
+      await pending;
+      expect(fake.stats.inFlight).toBe(0);
+
+      fake.failNext(/\/stages/, 'reset');
+      await expect(call(fake, '/api/v2/stages')).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fake.stats.inFlight).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('a big page with custom fields takes longer than a small v1 list', async () => {
+    const fake = new FakePipedrive({ latency: { baseMs: 20, perKbMs: 0.5 } });
+    await fake.start();
+    try {
+      const small = await timed(() => call(fake, '/api/v1/currencies'));
+      const big = await timed(() => call(fake, '/api/v2/deals?limit=400'));
+      expect(big.result.body.data).toHaveLength(400);
+      const bigKb = big.result.text.length / 1024;
+      expect(bigKb).toBeGreaterThan(400);
+      expect(big.ms).toBeGreaterThanOrEqual(20 + 0.5 * bigKb - 10);
+      expect(big.ms).toBeGreaterThan(small.ms + 150);
+      expect(small.ms).toBeLessThan(20 + 0.5 * (small.result.text.length / 1024) + 150);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('jitter is drawn from a seeded RNG on top of the base delay', async () => {
+    const durations = async (seed: number) => {
+      const fake = new FakePipedrive({ latency: { baseMs: 50, jitterMs: 400, seed } });
+      await fake.start();
+      try {
+        const measured: number[] = [];
+        for (let index = 0; index < 6; index++) {
+          measured.push((await timed(() => call(fake, '/api/v2/pipelines'))).ms);
+        }
+        return measured;
+      } finally {
+        await fake.stop();
+      }
+    };
+    const first = await durations(2);
+    expect(Math.min(...first)).toBeGreaterThanOrEqual(45);
+    expect(Math.max(...first)).toBeLessThan(50 + 400 + 150);
+    expect(Math.max(...first) - Math.min(...first)).toBeGreaterThan(100);
+    // Same seed, same draws: seed 2 makes the second answer the slowest by 200 ms or more.
+    const again = await durations(2);
+    const slowest = (values: number[]) => values.indexOf(Math.max(...values));
+    expect(slowest(again)).toBe(slowest(first));
+  });
+
+  test('the burst limiter counts arrivals, not answers, while latency holds the answers', async () => {
+    const fake = new FakePipedrive({ burstLimit: 5, latencyMs: 300 });
+    await fake.start();
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 8 }, () => call(fake, '/api/v1/users/me')),
+      );
+      expect(replies.filter((reply) => reply.status === 429)).toHaveLength(3);
+      expect(fake.stats.maxRequestsInAnyWindow).toBe(8);
+      expect(fake.stats.maxInFlight).toBe(8);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('x-token-cost and a budget shared with other integrations', () => {
+  test('every charged answer says its cost, and the remaining budget drops by exactly that', async () => {
+    const fake = new FakePipedrive({ dailyTokenBudget: 1000, dailyTokensSpentByOthers: 500 });
+    await fake.start();
+    try {
+      const first = await call(fake, '/api/v2/deals');
+      expect(first.headers.get('x-token-cost')).toBe('10');
+      expect(first.headers.get('x-daily-ratelimit-token-limit')).toBe('1000');
+      expect(first.headers.get('x-daily-ratelimit-token-remaining')).toBe('490');
+
+      let remaining = 490;
+      const charged: Array<[string, number]> = [
+        ['/api/v1/notes', 20],
+        ['/api/v2/stages', 5],
+        ['/v1/users/me', 2],
+        ['/api/v1/deals/3/flow', 40],
+        ['/api/v2/deals/archived', 20],
+        // The caller's own mistakes are charged too.
+        ['/api/v2/deals?limit=501', 10],
+      ];
+      for (const [path, cost] of charged) {
+        const reply = await call(fake, path);
+        expect([path, reply.headers.get('x-token-cost')]).toEqual([path, String(cost)]);
+        const now = Number(reply.headers.get('x-daily-ratelimit-token-remaining'));
+        expect(remaining - now).toBe(cost);
+        remaining = now;
+      }
+      expect(fake.dailyTokensSpent).toBe(107);
+      expect(fake.dailyTokensSpentByOthers).toBe(500);
+
+      // Nothing charged, no cost header: bad token, unknown path, injected fault.
+      expect(
+        (await call(fake, '/api/v2/deals', { token: 'nope' })).headers.get('x-token-cost'),
+      ).toBeNull();
+      expect((await call(fake, '/api/v2/nothing')).headers.get('x-token-cost')).toBeNull();
+      fake.failNext(/\/stages/, 503);
+      const fault = await call(fake, '/api/v2/stages');
+      expect(fault.headers.get('x-token-cost')).toBeNull();
+
+      fake.spendDailyTokensByOthers(300);
+      const after = await call(fake, '/api/v2/stages');
+      expect(Number(after.headers.get('x-daily-ratelimit-token-remaining'))).toBe(
+        remaining - 300 - 5,
+      );
+
+      fake.setTokenCostHeader(false);
+      const silent = await call(fake, '/api/v2/stages');
+      expect(silent.headers.get('x-token-cost')).toBeNull();
+      expect(Number(silent.headers.get('x-daily-ratelimit-token-remaining'))).toBe(
+        remaining - 300 - 10,
+      );
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('other integrations can exhaust the budget while this client spent little', async () => {
+    const fake = new FakePipedrive({
+      dailyTokenBudget: 100,
+      dailyTokensSpentByOthers: 80,
+      sendTokenCostHeader: false,
+    });
+    await fake.start();
+    try {
+      const first = await call(fake, '/api/v2/deals');
+      expect(first.headers.get('x-daily-ratelimit-token-remaining')).toBe('10');
+      expect(first.headers.get('x-token-cost')).toBeNull();
+      expect((await call(fake, '/api/v2/deals')).status).toBe(200);
+      const exhausted = await call(fake, '/api/v2/deals');
+      expect(exhausted.status).toBe(429);
+      expect(exhausted.body.error).toBe('daily request budget exceeded');
+      expect(fake.dailyTokensSpent).toBe(20);
+
+      // Midnight forgives everyone.
+      fake.resetDailyBudget();
+      const fresh = await call(fake, '/api/v2/deals');
+      expect(fresh.headers.get('x-daily-ratelimit-token-remaining')).toBe('90');
+      expect(fake.dailyTokensSpentByOthers).toBe(0);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('host modes', () => {
+  const unknownMethod = {
+    success: false,
+    error: 'Unknown method .',
+    error_info: 'Please check developers.pipedrive.com',
+    data: null,
+    additional_data: null,
+    errorCode: 404,
+  };
+
+  test('company host: /api/v1 and /api/v2 answer, /v1 is an unknown method', async () => {
+    const fake = new FakePipedrive({ hostMode: 'company' });
+    await fake.start();
+    try {
+      expect((await call(fake, '/api/v1/users/me')).status).toBe(200);
+      expect((await call(fake, '/api/v1/leads')).status).toBe(200);
+      expect((await call(fake, '/api/v2/deals')).status).toBe(200);
+      for (const path of ['/v1/users/me', '/v1/notes', '/v1/leads']) {
+        const refused = await call(fake, path);
+        expect([path, refused.status, refused.body]).toEqual([path, 404, unknownMethod]);
+      }
+      // Not charged, and counted under the raw path: no endpoint answered it.
+      expect(fake.stats.byEndpoint['GET /v1/notes']).toEqual({ requests: 1, tokens: 0 });
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('global host: /v1 and /api/v2 answer, every /api/v1 path is an unknown method', async () => {
+    const fake = new FakePipedrive({ hostMode: 'global' });
+    await fake.start();
+    try {
+      expect((await call(fake, '/v1/users/me')).status).toBe(200);
+      expect((await call(fake, '/v1/leads')).status).toBe(200);
+      expect((await call(fake, '/api/v2/persons')).status).toBe(200);
+      for (const path of ['/api/v1/leads', '/api/v1/leadLabels', '/api/v1/users/me']) {
+        const refused = await call(fake, path);
+        expect([path, refused.status, refused.body]).toEqual([path, 404, unknownMethod]);
+      }
+      // Switchable at runtime: back to the lenient default that takes both.
+      fake.setHostMode('any');
+      expect((await call(fake, '/api/v1/leads')).status).toBe(200);
+      fake.setHostMode('company');
+      expect((await call(fake, '/v1/leads')).status).toBe(404);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('answers that differ from the documentation', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 4 });
+    await fake.start();
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  test('200 with success false, and 400/422 carrying their error and error_info', async () => {
+    fake.failNext(/\/persons/, 'successFalse');
+    const failed = await call(fake, '/api/v2/persons');
+    expect(failed.status).toBe(200);
+    expect(failed.body).toEqual({
+      success: false,
+      error: 'Request could not be completed',
+      error_info: 'Please check developers.pipedrive.com',
+      data: null,
+    });
+    expect(failed.headers.get('x-token-cost')).toBeNull();
+
+    fake.failNext(/\/persons/, { status: 200, error: 'Search failed', errorInfo: 'Retry later' });
+    expect((await call(fake, '/api/v2/persons')).body).toEqual({
+      success: false,
+      error: 'Search failed',
+      error_info: 'Retry later',
+      data: null,
+    });
+
+    fake.failNext(/\/deals/, 422);
+    const unprocessable = await call(fake, '/api/v2/deals');
+    expect(unprocessable.status).toBe(422);
+    expect(unprocessable.body).toMatchObject({
+      success: false,
+      error: 'Unprocessable entity',
+      error_info: 'Please check developers.pipedrive.com',
+      data: null,
+    });
+
+    for (const status of [400, 422]) {
+      const error = `custom field ${status} cannot be filtered`;
+      const errorInfo = `Remove the filter (${status})`;
+      fake.failNext(/\/deals/, { status, error, errorInfo });
+      const reply = await call(fake, '/api/v2/deals');
+      expect(reply.status).toBe(status);
+      expect(reply.body).toMatchObject({ success: false, error, error_info: errorInfo });
+    }
+    expect((await call(fake, '/api/v2/deals')).status).toBe(200);
+  });
+
+  test('a list without its paging block, data unchanged and charged', async () => {
+    const normalV1 = await call(fake, '/api/v1/notes?limit=10');
+    fake.failNext(/\/notes/, 'noPagination');
+    const v1 = await call(fake, '/api/v1/notes?limit=10');
+    expect(v1.body.data).toEqual(normalV1.body.data);
+    expect(normalV1.body.additional_data.pagination.more_items_in_collection).toBe(true);
+    expect(v1.body).not.toHaveProperty('additional_data');
+    expect(v1.headers.get('x-token-cost')).toBe('20');
+
+    const normalV2 = await call(fake, '/api/v2/deals?limit=10');
+    fake.failNext(/\/deals/, 'noPagination');
+    const v2 = await call(fake, '/api/v2/deals?limit=10');
+    expect(v2.body).toEqual({ success: true, data: normalV2.body.data });
+    expect(normalV2.body.additional_data.next_cursor).toEqual(expect.any(String));
+  });
+
+  test('v1 paging that never progresses: the same page, next_start one past start', async () => {
+    const firstPage = ids((await call(fake, '/api/v1/notes?limit=10')).body.data);
+    fake.failNext(/\/v1\/notes/, 'stuckPagination', Infinity);
+    for (const start of [0, 1, 2, 7]) {
+      const reply = await call(fake, `/api/v1/notes?limit=10&start=${start}`);
+      expect(ids(reply.body.data)).toEqual(firstPage);
+      expect(reply.body.additional_data.pagination).toEqual({
+        start,
+        limit: 10,
+        more_items_in_collection: true,
+        next_start: start + 1,
+      });
+    }
+    fake.clearFaults();
+    const progressed = await call(fake, '/api/v1/notes?limit=10&start=1');
+    expect(ids(progressed.body.data).slice(0, 9)).toEqual(firstPage.slice(1));
+    expect(progressed.body.additional_data.pagination.next_start).toBe(11);
+  });
+
+  test('v2 cursors that cycle back to a cursor issued earlier in the same pass', async () => {
+    fake.failNext(/\/api\/v2\/deals/, 'cursorCycle');
+    const page1 = await call(fake, '/api/v2/deals?limit=20');
+    const c1 = page1.body.additional_data.next_cursor;
+    const page2 = await call(fake, `/api/v2/deals?limit=20&cursor=${c1}`);
+    const c2 = page2.body.additional_data.next_cursor;
+    // The first two pages have no earlier cursor to point back to: the rule waits.
+    expect(fake.stats.faultsInjected).toBe(0);
+    const page3 = await call(fake, `/api/v2/deals?limit=20&cursor=${c2}`);
+    expect(page3.body.additional_data.next_cursor).toBe(c1);
+    expect(c1).not.toBe(c2);
+    expect(fake.stats.faultsInjected).toBe(1);
+    // Following it reads page 2 again; the data of page 3 itself was right.
+    const again = await call(fake, `/api/v2/deals?limit=20&cursor=${c1}`);
+    expect(ids(again.body.data)).toEqual(ids(page2.body.data));
+    const expected = fake.list('deals').filter((deal) => !deal.is_archived && !deal.is_deleted);
+    expect(ids(page3.body.data)).toEqual(ids(expected.slice(40, 60)));
+    const page3Again = await call(fake, `/api/v2/deals?limit=20&cursor=${c2}`);
+    expect(page3Again.body.additional_data.next_cursor).not.toBe(c1);
+  });
+
+  test('records older than updated_since slip into v1 and v2 answers', async () => {
+    const persons = fake.list('persons');
+    const since = persons[150].update_time as string;
+    const v2Path = `/api/v2/persons?updated_since=${since}&sort_by=update_time&limit=50`;
+    fake.failNext(/\/persons/, 'staleRecords');
+    const v2 = await call(fake, v2Path);
+    const older = (record: any) => seconds(record.update_time) < seconds(since);
+    expect(v2.body.data.slice(0, 2).every(older)).toBe(true);
+    expect(v2.body.data.slice(2).some(older)).toBe(false);
+    expect(v2.body.data.slice(2)).toEqual((await call(fake, v2Path)).body.data);
+
+    const notes = fake.list('notes');
+    const noteSince = v2Time(seconds(`${notes[200].update_time}Z`));
+    const v1Path = `/api/v1/notes?updated_since=${noteSince}&sort=update_time ASC&limit=20`;
+    fake.failNext(/\/notes/, 'staleRecords');
+    const v1 = await call(fake, v1Path);
+    const olderNote = (note: any) => seconds(`${note.update_time}Z`) < seconds(noteSince);
+    expect(v1.body.data).toHaveLength(22);
+    expect(v1.body.data.slice(0, 2).every(olderNote)).toBe(true);
+    expect(v1.body.data.slice(2).some(olderNote)).toBe(false);
+  });
+
+  test('deleted rows without a usable update_time, and rows without an id', async () => {
+    const normal = (await call(fake, '/api/v2/deals?limit=5')).body.data;
+    fake.failNext(/\/deals/, 'deletedNullTime');
+    const deals = (await call(fake, '/api/v2/deals?limit=5')).body.data;
+    expect(deals.slice(0, 4)).toEqual(normal.slice(0, 4));
+    expect(deals[4]).toMatchObject({
+      id: normal[4].id,
+      is_deleted: true,
+      status: 'deleted',
+      update_time: null,
+    });
+
+    fake.failNext(/\/notes/, 'deletedBadTime');
+    const notes = (await call(fake, '/api/v1/notes?limit=5')).body.data;
+    expect(notes[4]).toMatchObject({
+      is_deleted: true,
+      active_flag: false,
+      update_time: '0000-00-00 00:00:00',
+    });
+    expect(notes[3].update_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+    fake.failNext(/\/leads/, 'missingId');
+    const leads = (await call(fake, '/api/v1/leads?limit=5')).body.data;
+    expect(leads).toHaveLength(5);
+    expect(leads[4]).not.toHaveProperty('id');
+    expect(leads[4].title).toEqual(expect.any(String));
+    expect(leads.slice(0, 4).every((lead: any) => typeof lead.id === 'string')).toBe(true);
+  });
+});
+
+describe('servers older than the documentation', () => {
+  test('v1 notes and leads that silently ignore updated_since', async () => {
+    const fake = new FakePipedrive({ v1IgnoresUpdatedSince: true });
+    await fake.start();
+    try {
+      const notes = fake.list('notes').filter((note) => note.active_flag !== false);
+      const since = v2Time(seconds(`${notes[notes.length - 5].update_time}Z`));
+      const filtered = `/api/v1/notes?updated_since=${since}&limit=500`;
+      const ignored = await call(fake, filtered);
+      expect(ignored.status).toBe(200);
+      expect(ids(ignored.body.data)).toEqual(
+        ids((await call(fake, '/api/v1/notes?limit=500')).body.data),
+      );
+      expect(fake.requestLog[0].query.updated_since).toBe(since);
+      for (const path of ['/api/v1/leads', '/v1/leads/archived']) {
+        const all = (await call(fake, `${path}?limit=500`)).body.data;
+        const future = `${path}?limit=500&updated_since=2030-01-01T00:00:00Z`;
+        expect(ids((await call(fake, future)).body.data)).toEqual(ids(all));
+      }
+
+      fake.setV1IgnoresUpdatedSince(false);
+      const honoured = (await call(fake, filtered)).body.data;
+      expect(honoured.length).toBeGreaterThanOrEqual(5);
+      expect(honoured.length).toBeLessThan(notes.length);
+      expect(
+        (await call(fake, '/api/v1/leads?updated_since=2030-01-01T00:00:00Z')).body.data,
+      ).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('v2 products that refuse updated_since and updated_until with a validation error', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      const path = '/api/v2/products?updated_since=2025-01-01T00:00:00Z';
+      expect((await call(fake, path)).status).toBe(200);
+      fake.setProductsRejectUpdatedSince(true);
+      const refused = await call(fake, path);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({
+        success: false,
+        error: "Parameter 'updated_since' is not allowed here",
+        code: 'ERR_SCHEMA_VALIDATION_FAILED',
+        data: null,
+      });
+      // Pipedrive charges the caller's mistakes.
+      expect(refused.headers.get('x-token-cost')).toBe('10');
+      const until = await call(fake, '/api/v2/products?updated_until=2025-01-01T00:00:00Z');
+      expect(until.status).toBe(400);
+      expect(until.body.error).toMatch(/updated_until/);
+      expect((await call(fake, '/api/v2/products?sort_by=update_time')).status).toBe(200);
+      expect((await call(fake, '/api/v2/persons?updated_since=2025-01-01T00:00:00Z')).status).toBe(
+        200,
+      );
+    } finally {
+      await fake.stop();
+    }
+    const constructed = new FakePipedrive({ productsRejectUpdatedSince: true });
+    await constructed.start();
+    try {
+      expect(
+        (await call(constructed, '/api/v2/products?updated_since=2025-01-01T00:00:00Z')).status,
+      ).toBe(400);
+    } finally {
+      await constructed.stop();
+    }
+  });
+});
+
+describe('another client on the same token', () => {
+  test('its requests fill the burst window, so 429s come while ours are few', async () => {
+    const fake = new FakePipedrive({ burstLimit: 10, otherClientRequestsPerSecond: 4 });
+    await fake.start();
+    try {
+      // Its 4 requests a second leave 2 of the 10 a window for us.
+      const replies = await Promise.all(
+        Array.from({ length: 5 }, () => call(fake, '/api/v1/users/me')),
+      );
+      const limited = replies.filter((reply) => reply.status === 429);
+      expect(limited.length).toBeGreaterThanOrEqual(2);
+      expect(limited.length).toBeLessThanOrEqual(3);
+      const admitted = replies.filter((reply) => reply.status === 200);
+      expect(Math.min(...admitted.map((r) => Number(r.headers.get('x-ratelimit-remaining'))))).toBe(
+        0,
+      );
+      // The stats are this client's own.
+      expect(fake.stats.maxRequestsInAnyWindow).toBe(5);
+      expect(fake.stats.requests).toBe(5);
+
+      fake.setOtherClient(0);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const alone = await Promise.all(
+        Array.from({ length: 5 }, () => call(fake, '/api/v1/users/me')),
+      );
+      expect(alone.every((reply) => reply.status === 200)).toBe(true);
+      expect(
+        alone.map((reply) => Number(reply.headers.get('x-ratelimit-remaining'))).sort(),
+      ).toEqual([5, 6, 7, 8, 9]);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('hooks between the read and the answer', () => {
+  test('a change made after the read is missing from the data but not newer than the Date', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      const readAt = fake.clock.nowSeconds();
+      fake.onAfterRead(
+        /^\/api\/v2\/deals$/,
+        async (inside) => {
+          // Async work is awaited before the answer goes out.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          inside.clock.advance(7);
+          inside.update('deals', 1, { title: 'Changed between read and Date' });
+        },
+        1,
+      );
+      const reply = await call(fake, '/api/v2/deals?limit=3');
+      expect(reply.body.data[0].id).toBe(1);
+      expect(reply.body.data[0].title).not.toBe('Changed between read and Date');
+      const dateSeconds = Date.parse(reply.headers.get('date') as string) / 1000;
+      expect(dateSeconds).toBe(readAt + 7);
+      expect(seconds(fake.get('deals', 1)?.update_time as string)).toBe(dateSeconds);
+
+      // Used up: the next read sees the change and leaves the clock alone.
+      const next = await call(fake, '/api/v2/deals?limit=3');
+      expect(next.body.data[0].title).toBe('Changed between read and Date');
+      expect(fake.clock.nowSeconds()).toBe(readAt + 7);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('hooks match the path or path and query, run until removed, and skip other paths', async () => {
+    const fake = new FakePipedrive();
+    await fake.start();
+    try {
+      const seen: string[] = [];
+      const remove = fake.onAfterRead(/\/notes\?.*updated_since=/, () => {
+        seen.push('notes');
+      });
+      await call(fake, '/api/v1/notes?limit=1');
+      await call(fake, '/api/v1/notes?limit=1&updated_since=2025-01-01T00:00:00Z');
+      await call(fake, '/api/v1/notes?limit=1&updated_since=2025-01-01T00:00:00Z');
+      await call(fake, '/api/v2/deals?updated_since=2025-01-01T00:00:00Z');
+      expect(seen).toEqual(['notes', 'notes']);
+      remove();
+      await call(fake, '/api/v1/notes?limit=1&updated_since=2025-01-01T00:00:00Z');
+      expect(seen).toHaveLength(2);
+      // Requests that never reach an endpoint read nothing: no hook.
+      fake.onAfterRead(/.*/, () => {
+        seen.push('any');
+      });
+      await call(fake, '/api/v2/deals', { token: 'wrong' });
+      await call(fake, '/api/v2/nothing');
+      expect(seen).toHaveLength(2);
+      await call(fake, '/api/v2/stages');
+      expect(seen).toEqual(['notes', 'notes', 'any']);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('field definitions that change between discover and read', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 9 });
+    await fake.start();
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  const dealFields = async () => (await readAllV1(fake, '/api/v1/dealFields?limit=500')).records;
+  const keyOf = (name: string) =>
+    fake.fields().deal.find((field) => field.name === name)?.key as string;
+  const deals = async () => (await call(fake, '/api/v2/deals?limit=100')).body.data as any[];
+  const leads = async () => (await call(fake, '/api/v1/leads?limit=100')).body.data as any[];
+
+  test('a renamed field keeps its key and its values', async () => {
+    const key = keyOf('Seats');
+    fake.update('deals', 2, { title: 'changed before the rename' });
+    const before = (await deals()).map((deal) => deal.custom_fields[key]);
+    expect(before.filter((value) => value !== null).length).toBeGreaterThan(10);
+    fake.clock.advance(60);
+    const renamed = fake.renameCustomField('deal', key, 'Licensed Seats');
+    expect(renamed).toMatchObject({ key, name: 'Licensed Seats' });
+    const definition = (await dealFields()).find((field) => field.key === key);
+    expect(definition).toMatchObject({
+      name: 'Licensed Seats',
+      update_time: v2Time(fake.clock.nowSeconds()).replace('T', ' ').replace('Z', ''),
+    });
+    expect((await dealFields()).filter((field) => field.name === 'Seats')).toEqual([]);
+    expect((await deals()).map((deal) => deal.custom_fields[key])).toEqual(before);
+
+    const address = keyOf('Billing Address');
+    fake.renameCustomField('deal', address, 'Invoice Address');
+    const subfields = (await dealFields()).find((field) => field.key === address).subfields;
+    expect(subfields.every((sub: any) => sub.name.endsWith('of Invoice Address'))).toBe(true);
+  });
+
+  test('a deactivated field hides its values (v2 and v1 leads) until it is reactivated', async () => {
+    const key = keyOf('Contract Value');
+    const leadWithValue = (await leads()).find((lead) => lead[key] !== undefined);
+    expect(leadWithValue[`${key}_currency`]).toEqual(expect.any(String));
+    // Changed records hold their values themselves: they must follow too.
+    fake.update('deals', 1, { title: 'changed' });
+    fake.update('leads', leadWithValue.id, { title: 'changed lead' });
+    const beforeDeals = await deals();
+    const beforeLeads = await leads();
+
+    fake.deactivateCustomField('deal', key);
+    expect((await dealFields()).find((field) => field.key === key).active_flag).toBe(false);
+    expect((await deals()).some((deal) => key in deal.custom_fields)).toBe(false);
+    const hidden = await leads();
+    expect(hidden.some((lead) => Object.keys(lead).some((name) => name.startsWith(key)))).toBe(
+      false,
+    );
+    // Other fields are untouched.
+    const seats = keyOf('Seats');
+    expect((await deals()).map((deal) => deal.custom_fields[seats])).toEqual(
+      beforeDeals.map((deal) => deal.custom_fields[seats]),
+    );
+
+    fake.reactivateCustomField('deal', key);
+    expect((await dealFields()).find((field) => field.key === key).active_flag).toBe(true);
+    expect(await deals()).toEqual(beforeDeals);
+    expect(await leads()).toEqual(beforeLeads);
+  });
+
+  test('a deleted field is gone everywhere, and a new one of the same name gets a new key', async () => {
+    const key = keyOf('Go-live Date');
+    fake.update('deals', 3, { title: 'changed' });
+    const customChange = (item: JsonObject) =>
+      /^[0-9a-f]{40}$/.test(String((item.data as JsonObject).field_key));
+    const [flowDeal, flowBefore] = Object.entries(fake.db.flow).find(([, items]) =>
+      items.some(customChange),
+    ) as [string, JsonObject[]];
+    fake.deleteCustomField('deal', key);
+    expect((await dealFields()).map((field) => field.key)).not.toContain(key);
+    expect((await deals()).some((deal) => key in deal.custom_fields)).toBe(false);
+    expect(Object.keys(fake.get('deals', 3)?.custom_fields as object)).not.toContain(key);
+    // History does not change with today's fields.
+    expect(fake.flowOf(Number(flowDeal))).toEqual(flowBefore);
+
+    const again = fake.addCustomField('deal', { name: 'Go-live Date', type: 'date' });
+    expect(again.key).toMatch(/^[0-9a-f]{40}$/);
+    expect(again.key).not.toBe(key);
+    const twin = fake.addCustomField('deal', { name: 'Seats', type: 'varchar' });
+    expect(twin.key).not.toBe(keyOf('Seats'));
+    const named = (await dealFields()).filter((field) => field.name === 'Seats');
+    expect(named.map((field) => field.field_type).sort()).toEqual(['int', 'varchar']);
+    const page = await deals();
+    expect(page.every((deal) => deal.custom_fields[twin.key] === null)).toBe(true);
+    expect(page.some((deal) => deal.custom_fields[keyOf('Seats')] !== null)).toBe(true);
+  });
+
+  test('moving a field changes the order of the definitions and their order_nr', async () => {
+    const key = keyOf('Industries');
+    fake.moveField('deal', key, 0);
+    const moved = await dealFields();
+    expect(moved[0].key).toBe(key);
+    expect(moved.map((field) => field.order_nr)).toEqual(moved.map((_, index) => index + 1));
+    fake.moveField('deal', 'title', moved.length - 1);
+    const last = await dealFields();
+    expect(last[last.length - 1].key).toBe('title');
+    expect(last[0].key).toBe(key);
+    expect(() => fake.moveField('deal', 'nope', 0)).toThrow(/No deal field/);
+    expect(() => fake.renameCustomField('deal', 'title', 'Name')).toThrow(/No custom deal field/);
+  });
+});
+
+describe('command line: the realism options', () => {
+  test('latency, host mode, shared budget and limits, older servers', () => {
+    const options = parseArguments([
+      '--latency-ms',
+      '200',
+      '--latency-jitter-ms',
+      '300',
+      '--latency-per-kb-ms=0.5',
+      '--latency-seed',
+      '9',
+      '--host-mode',
+      'global',
+      '--other-client-rps',
+      '6',
+      '--daily-budget',
+      '30000',
+      '--daily-spent-by-others',
+      '15000',
+      '--no-token-cost-header',
+      '--v1-ignores-updated-since',
+      '--products-reject-updated-since',
+    ]);
+    expect(options).toEqual({
+      latencyMs: 200,
+      latency: { jitterMs: 300, perKbMs: 0.5, seed: 9 },
+      hostMode: 'global',
+      otherClientRequestsPerSecond: 6,
+      dailyTokenBudget: 30_000,
+      dailyTokensSpentByOthers: 15_000,
+      sendTokenCostHeader: false,
+      v1IgnoresUpdatedSince: true,
+      productsRejectUpdatedSince: true,
+      sizes: {},
+    });
+    expect(() => parseArguments(['--host-mode', 'eu'])).toThrow(/company, global or any/);
+  });
+
+  test('the parsed options build a fake that behaves accordingly', async () => {
+    const fake = new FakePipedrive(
+      parseArguments([
+        '--host-mode=company',
+        '--latency-ms=150',
+        '--daily-budget=100',
+        '--daily-spent-by-others=50',
+      ]),
+    );
+    await fake.start();
+    try {
+      const started = Date.now();
+      const reply = await call(fake, '/api/v2/stages');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(reply.headers.get('x-daily-ratelimit-token-remaining')).toBe('45');
+      expect(reply.headers.get('x-token-cost')).toBe('5');
+      expect((await call(fake, '/v1/users/me')).status).toBe(404);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

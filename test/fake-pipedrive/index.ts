@@ -5,10 +5,12 @@ import { FakeClock } from './clock';
 import { CustomFieldSpec } from './data/fields';
 import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
+import { Latency } from './http/latency';
 import { BurstLimiter, DailyBudget } from './http/limits';
 import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
+import { CursorMemory } from './http/variants';
 import { MatchCache } from './store/query';
 import { FakeStore, TableName } from './store/store';
 import {
@@ -19,7 +21,9 @@ import {
   FieldDefinition,
   FieldEntity,
   FlowItem,
+  HostMode,
   JsonObject,
+  LatencyModel,
   RandomFaultOptions,
   RecordId,
   RequestLogEntry,
@@ -65,6 +69,12 @@ export interface FakeDb {
   fields: Record<FieldEntity, FieldDefinition[]>;
 }
 
+interface AfterReadHook {
+  pattern: RegExp;
+  callback: (fake: FakePipedrive) => void | Promise<void>;
+  remaining: number;
+}
+
 export class FakePipedrive {
   readonly token: string;
   readonly clock: FakeClock;
@@ -75,11 +85,13 @@ export class FakePipedrive {
   private readonly limiter: BurstLimiter;
   private readonly budget: DailyBudget;
   private readonly faults: FaultInjector;
+  private readonly latency: Latency;
   private readonly recorder = new StatsRecorder();
   private readonly port: number;
   private server: Server | null = null;
   private baseUrl: string | null = null;
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private readonly afterReadHooks: AfterReadHook[] = [];
 
   constructor(options: FakePipedriveOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -91,20 +103,26 @@ export class FakePipedrive {
     this.store = new FakeStore(this.seed, this.sizes, this.clock, companyDomain);
     this.limiter = new BurstLimiter(null);
     this.limiter.setLimit(options.burstLimit ?? null);
+    this.limiter.setOtherClientRate(options.otherClientRequestsPerSecond ?? 0);
     this.budget = new DailyBudget(
       options.dailyTokenBudget ?? null,
       options.sendDailyBudgetHeaders ?? true,
       options.blockAfterBudget429s ?? null,
     );
+    this.budget.spendByOthers(options.dailyTokensSpentByOthers ?? 0);
     this.faults = new FaultInjector(options.faults, this.seed);
+    this.latency = new Latency({ baseMs: options.latencyMs, ...options.latency }, this.seed);
     this.controls = {
       token: this.token,
       tokenRevoked: false,
       legacyTeamsGone: false,
       companyDomain,
       deniedPrefixes: new Set(),
-      latencyMs: options.latencyMs ?? 0,
       slowMs: options.slowMs ?? 10_000,
+      sendTokenCostHeader: options.sendTokenCostHeader ?? true,
+      hostMode: options.hostMode ?? 'any',
+      v1IgnoresUpdatedSince: options.v1IgnoresUpdatedSince ?? false,
+      productsRejectUpdatedSince: options.productsRejectUpdatedSince ?? false,
     };
   }
 
@@ -122,6 +140,9 @@ export class FakePipedrive {
       stats: this.recorder,
       matchCache: new MatchCache(),
       controls: this.controls,
+      latency: this.latency,
+      cursors: new CursorMemory(),
+      afterRead: (pathname, pathWithQuery) => this.runAfterReadHooks(pathname, pathWithQuery),
       delay: (ms) => this.delay(ms),
     };
     const server = createServer(createRequestHandler(runtime));
@@ -267,8 +288,37 @@ export class FakePipedrive {
     return this.store.update('products', productId, { prices: full });
   }
 
+  /** A new custom field; one named like an existing field gets its own key, as in Pipedrive. */
   addCustomField(entity: FieldEntity, spec: CustomFieldSpec): FieldDefinition {
     return structuredClone(this.store.addCustomField(entity, spec));
+  }
+
+  // Field-definition changes (the "renamed between discover and read" cases): each shows in
+  // `/v1/{entity}Fields` and in the records' values (v2 `custom_fields`, v1 lead root keys).
+
+  /** Same key and values, a new name (and `update_time`). */
+  renameCustomField(entity: FieldEntity, key: string, name: string): FieldDefinition {
+    return structuredClone(this.store.renameCustomField(entity, key, name));
+  }
+
+  /** `active_flag: false`; records stop carrying its values until it is reactivated. */
+  deactivateCustomField(entity: FieldEntity, key: string): FieldDefinition {
+    return structuredClone(this.store.setCustomFieldActive(entity, key, false));
+  }
+
+  /** `active_flag: true` again, with the values records had before. */
+  reactivateCustomField(entity: FieldEntity, key: string): FieldDefinition {
+    return structuredClone(this.store.setCustomFieldActive(entity, key, true));
+  }
+
+  /** Gone from the definitions and from every record; its key is never reused. */
+  deleteCustomField(entity: FieldEntity, key: string): void {
+    this.store.deleteCustomField(entity, key);
+  }
+
+  /** Moves a field (standard or custom) to a 0-based position; every `order_nr` follows. */
+  moveField(entity: FieldEntity, key: string, position: number): void {
+    this.store.moveField(entity, key, position);
   }
 
   // ---- controls -------------------------------------------------------------------------------
@@ -279,6 +329,21 @@ export class FakePipedrive {
 
   set legacyTeamsGone(gone: boolean) {
     this.controls.legacyTeamsGone = gone;
+  }
+
+  /** `company` or `global` refuses the other host's v1 base with a 404; `any` takes both. */
+  setHostMode(mode: HostMode): void {
+    this.controls.hostMode = mode;
+  }
+
+  /** v1 notes and leads (archived too) silently ignore `updated_since`, as before 2026-01-30. */
+  setV1IgnoresUpdatedSince(ignore: boolean): void {
+    this.controls.v1IgnoresUpdatedSince = ignore;
+  }
+
+  /** v2 products answer 400 to `updated_since`/`updated_until`, as the Dec 2025 file implies. */
+  setProductsRejectUpdatedSince(reject: boolean): void {
+    this.controls.productsRejectUpdatedSince = reject;
   }
 
   /** Requests under this path prefix (`/v1/legacyTeams`, `/api/v2/deals` …) answer 403. */
@@ -292,11 +357,31 @@ export class FakePipedrive {
 
   /**
    * The next `times` requests whose path (or path and query) matches fail: a status (JSON
-   * envelope; 502 HTML, 504 empty) or 'reset' | 'truncated' | 'html' | 'slow' | 'dataNull' |
-   * 'noData'. Checked after authentication and rate limits, before the endpoint.
+   * envelope; 502 HTML, 504 empty), an `ErrorAnswer` with its own `error`/`error_info`, or
+   * 'reset' | 'truncated' | 'html' | 'slow' | 'dataNull' | 'noData' | 'successFalse', or one of
+   * the odd-but-real answers built from the real one ('noPagination', 'stuckPagination',
+   * 'cursorCycle', 'staleRecords', 'deletedNullTime', 'deletedBadTime', 'missingId').
+   * `times = Infinity` makes the rule persistent until `clearFaults()`. Checked after
+   * authentication and rate limits, before the endpoint.
    */
   failNext(pathRegex: RegExp, status: TargetedFault, times = 1): void {
     this.faults.failNext(pathRegex, status, times);
+  }
+
+  /**
+   * Runs `callback` after a matching request's endpoint has read its data and before the answer
+   * (with its `Date` header, taken from the fake clock afterwards) is written: a change made
+   * here is newer than the data served yet not newer than the Date. The next `times` matching
+   * requests (default: all) run it, in order; the returned function removes it.
+   */
+  onAfterRead(
+    pathRegex: RegExp,
+    callback: (fake: FakePipedrive) => void | Promise<void>,
+    times = Infinity,
+  ): () => void {
+    const hook: AfterReadHook = { pattern: pathRegex, callback, remaining: times };
+    this.afterReadHooks.push(hook);
+    return () => this.removeAfterReadHook(hook);
   }
 
   clearFaults(): void {
@@ -319,16 +404,40 @@ export class FakePipedrive {
     this.limiter.setLimit(limit);
   }
 
+  /**
+   * Another client on the same token makes this many requests per second (0: none). They count
+   * in the burst window like this client's own (stats leave them out), so 429s can come while
+   * the connector itself sends few requests.
+   */
+  setOtherClient(requestsPerSecond: number): void {
+    this.limiter.setOtherClientRate(requestsPerSecond);
+  }
+
   setDailyBudget(tokens: number | null): void {
     this.budget.setLimit(tokens);
   }
 
+  /** Midnight: a fresh budget for the whole company, other integrations' spending included. */
   resetDailyBudget(): void {
     this.budget.reset();
   }
 
-  setLatency(ms: number): void {
-    this.controls.latencyMs = ms;
+  /** Another integration of the company spends `tokens` of the shared daily budget now. */
+  spendDailyTokensByOthers(tokens: number): void {
+    this.budget.spendByOthers(tokens);
+  }
+
+  /** Whether charged answers carry `x-token-cost` (they do by default, like Pipedrive's). */
+  setTokenCostHeader(send: boolean): void {
+    this.controls.sendTokenCostHeader = send;
+  }
+
+  /**
+   * A number is a fixed delay per answer (no jitter, no size part); a model replaces the whole
+   * model, its missing parts being zero.
+   */
+  setLatency(latency: number | LatencyModel): void {
+    this.latency.set(latency);
   }
 
   // ---- stats ----------------------------------------------------------------------------------
@@ -345,9 +454,28 @@ export class FakePipedrive {
     this.recorder.reset();
   }
 
-  /** Tokens spent against the daily budget since the last `resetDailyBudget()`. */
+  /** Tokens this fake's clients spent since the last `resetDailyBudget()` (others' excluded). */
   get dailyTokensSpent(): number {
     return this.budget.tokensSpent;
+  }
+
+  get dailyTokensSpentByOthers(): number {
+    return this.budget.tokensSpentByOthers;
+  }
+
+  private async runAfterReadHooks(pathname: string, pathWithQuery: string): Promise<void> {
+    for (const hook of [...this.afterReadHooks]) {
+      hook.pattern.lastIndex = 0;
+      const matches = hook.pattern.test(pathname) || hook.pattern.test(pathWithQuery);
+      if (!matches || hook.remaining <= 0) continue;
+      if (--hook.remaining <= 0) this.removeAfterReadHook(hook);
+      await hook.callback(this);
+    }
+  }
+
+  private removeAfterReadHook(hook: AfterReadHook): void {
+    const index = this.afterReadHooks.indexOf(hook);
+    if (index >= 0) this.afterReadHooks.splice(index, 1);
   }
 
   private delay(ms: number): Promise<void> {

@@ -70,10 +70,43 @@ export type FaultKind =
   /** 200 `{"success":true}` without `data`. */
   | 'noData'
   /** 200 with an HTML page instead of JSON (a proxy's maintenance page). */
-  | 'html';
+  | 'html'
+  /** 200 `{"success":false,"error":…,"error_info":…,"data":null}`. */
+  | 'successFalse'
+  // The kinds below change the real answer (and are charged like it) instead of replacing it.
+  /** A list without its paging block: v1 loses `additional_data.pagination`, v2 all of it. */
+  | 'noPagination'
+  /**
+   * v1 (an OpenAPI-generated mock): the first page whatever `start` says, with
+   * `more_items_in_collection: true` and `next_start` = start + 1.
+   */
+  | 'stuckPagination'
+  /**
+   * v2: `next_cursor` is the cursor issued one page before the request's own, so the pass
+   * cycles over two pages. Waits for a request that has such a cursor (page 3 or later).
+   */
+  | 'cursorCycle'
+  /** Records updated before the requested `updated_since` come first in the page. */
+  | 'staleRecords'
+  /** The page's last record comes as deleted (`is_deleted: true`) with `update_time: null`. */
+  | 'deletedNullTime'
+  /** The page's last record comes as deleted with `update_time: "0000-00-00 00:00:00"`. */
+  | 'deletedBadTime'
+  /** The page's last record comes without its `id`. */
+  | 'missingId';
 
-/** What `failNext` accepts: any HTTP status (JSON envelope, HTML for 502, empty for 504). */
-export type TargetedFault = number | FaultKind;
+/** A JSON error answer with Pipedrive's `error` and `error_info`; 200 means `success: false`. */
+export interface ErrorAnswer {
+  status: number;
+  error?: string;
+  errorInfo?: string;
+}
+
+/**
+ * What `failNext` accepts: any HTTP status (JSON envelope, HTML for 502, empty for 504), a kind,
+ * or an error answer with its own text.
+ */
+export type TargetedFault = number | FaultKind | ErrorAnswer;
 
 export interface RandomFaultOptions {
   /** Probability in [0, 1] that an authenticated request gets a fault. */
@@ -84,6 +117,12 @@ export interface RandomFaultOptions {
   seed?: number;
 }
 
+/**
+ * Which base paths answer: `company` is {company}.pipedrive.com (`/api/v1`, `/api/v2`),
+ * `global` is api.pipedrive.com (`/v1`, `/api/v2`), `any` accepts all three (lenient).
+ */
+export type HostMode = 'company' | 'global' | 'any';
+
 export interface FakePipedriveOptions {
   seed?: number;
   sizes?: Partial<Sizes>;
@@ -91,9 +130,21 @@ export interface FakePipedriveOptions {
   companyDomain?: string;
   /** Requests per rolling 2 s per token; null/0 = unlimited (no x-ratelimit-* headers). */
   burstLimit?: number | null;
+  /**
+   * Another client on the same token, in steady requests per second: its requests count in the
+   * burst window (not in the stats), so 429s come while the connector's own rate is low.
+   */
+  otherClientRequestsPerSecond?: number;
   /** Daily token budget; null = unlimited. */
   dailyTokenBudget?: number | null;
   sendDailyBudgetHeaders?: boolean;
+  /**
+   * Tokens of the daily budget other integrations of the company spent before the fake starts
+   * (the budget is shared); `resetDailyBudget()` clears them like midnight does. Default 0.
+   */
+  dailyTokensSpentByOthers?: number;
+  /** Send `x-token-cost: <cost>` on every charged answer, like Pipedrive (default true). */
+  sendTokenCostHeader?: boolean;
   /**
    * After the daily budget is exhausted, this many 429s are answered, then a Cloudflare-like 403
    * HTML page until `resetDailyBudget()` (Pipedrive's punishment for hammering). null = never.
@@ -103,9 +154,29 @@ export interface FakePipedriveOptions {
   /** Delay of the 'slow' fault (default 10 s). */
   slowMs?: number;
   now?: Date;
+  /** Fixed delay per answer; the same as `latency: { baseMs }` (which wins if both are set). */
   latencyMs?: number;
+  /** Per-answer delay: fixed part, seeded jitter and a part per KB of body. Default: none. */
+  latency?: LatencyModel;
+  /** Default `any`; otherwise the other host's v1 base answers 404 "Unknown method". */
+  hostMode?: HostMode;
+  /** v1 notes and leads ignore `updated_since` (a server from before 2026-01-30). Default false. */
+  v1IgnoresUpdatedSince?: boolean;
+  /** v2 products answer 400 to `updated_since`/`updated_until` (December 2025). Default false. */
+  productsRejectUpdatedSince?: boolean;
   /** Port to listen on (default 0: ephemeral). */
   port?: number;
+}
+
+export interface LatencyModel {
+  /** Every answer waits at least this long. */
+  baseMs?: number;
+  /** Plus a uniformly drawn [0, jitterMs), from a seeded RNG. */
+  jitterMs?: number;
+  /** Plus this much per 1024 bytes of body: big pages are slower than small lists. */
+  perKbMs?: number;
+  /** Seed of the jitter RNG (default: the data seed). */
+  seed?: number;
 }
 
 export type CollectionName =
@@ -142,6 +213,10 @@ export interface FakeStats {
   faultsInjected: number;
   /** Most requests received (answered or not) in any rolling 2 s window. */
   maxRequestsInAnyWindow: number;
+  /** Requests between arrival and the end of their response right now. */
+  inFlight: number;
+  /** Most requests in flight at once (since the last `resetStats()`). */
+  maxInFlight: number;
 }
 
 export interface RequestLogEntry {

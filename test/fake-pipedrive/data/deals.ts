@@ -252,7 +252,7 @@ export function generateFlow(
     }
   }
   let stagePosition = currentStage - stageChanges;
-  const customKeys = context.fields.activeCustom('deal').map((field) => field.key);
+  const customKeys = context.fields.historyFieldKeys('deal');
 
   const items: FlowItem[] = times.map((time, index) => {
     const eventId = dealSlot * max + index + 1;

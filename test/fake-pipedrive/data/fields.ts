@@ -188,6 +188,7 @@ const ADDRESS_PARTS = [
 /** A custom field as the generators need it: definition plus parsed options. */
 export interface CustomField {
   key: string;
+  /** The name at creation: values derive from it, so renaming a field keeps its values. */
   name: string;
   type: string;
   options: FieldOption[] | null;
@@ -218,6 +219,9 @@ export class FieldCatalog {
   readonly definitions: Record<FieldEntity, FieldDefinition[]>;
   readonly custom: Record<FieldEntity, CustomField[]>;
   private readonly activeCache: Partial<Record<FieldEntity, CustomField[]>> = {};
+  /** Pipedrive never reuses a key, not even a deleted field's. */
+  private readonly usedKeys = new Set<string>();
+  private readonly historyKeys: Record<FieldEntity, string[]>;
   private nextFieldId = 12_400;
   private nextOptionId = 100;
 
@@ -233,10 +237,19 @@ export class FieldCatalog {
       }
       for (const spec of CUSTOM_FIELD_SPECS[entity]) this.addCustomField(entity, spec, true);
     }
+    this.historyKeys = { deal: [], person: [], organization: [], product: [], activity: [] };
+    for (const entity of Object.keys(this.custom) as FieldEntity[]) {
+      this.historyKeys[entity] = this.activeCustom(entity).map((field) => field.key);
+    }
   }
 
+  /** A field with the name of an existing one gets a key of its own, as in Pipedrive. */
   addCustomField(entity: FieldEntity, spec: CustomFieldSpec, generated = false): FieldDefinition {
-    const key = customFieldKey(this.seed, entity, spec.name);
+    let key = customFieldKey(this.seed, entity, spec.name);
+    for (let copy = 2; this.usedKeys.has(key); copy++) {
+      key = customFieldKey(this.seed, entity, `${spec.name}#${copy}`);
+    }
+    this.usedKeys.add(key);
     const options = spec.options ? this.makeOptions(spec.options) : null;
     const field: CustomField = {
       key,
@@ -269,6 +282,79 @@ export class FieldCatalog {
     return (this.activeCache[entity] ??= this.custom[entity].filter((field) => field.active));
   }
 
+  /**
+   * The custom fields generated history (deal flow) refers to: frozen at creation, so changing
+   * fields later does not rewrite the past.
+   */
+  historyFieldKeys(entity: FieldEntity): string[] {
+    return this.historyKeys[entity];
+  }
+
+  customField(entity: FieldEntity, key: string): CustomField | undefined {
+    return this.custom[entity].find((field) => field.key === key);
+  }
+
+  /** Renames a custom field: same key, same values, new name (and subfield names). */
+  rename(entity: FieldEntity, key: string, name: string, at: number): FieldDefinition {
+    const { field, definition } = this.requireCustom(entity, key);
+    definition.name = name;
+    const subfields = subfieldsOf(key, name, field.type);
+    if (subfields) definition.subfields = subfields;
+    return this.touch(definition, at);
+  }
+
+  setActive(entity: FieldEntity, key: string, active: boolean, at: number): FieldDefinition {
+    const { field, definition } = this.requireCustom(entity, key);
+    field.active = active;
+    definition.active_flag = active;
+    delete this.activeCache[entity];
+    return this.touch(definition, at);
+  }
+
+  /** Gone from the definitions and from every record; its key is never handed out again. */
+  remove(entity: FieldEntity, key: string): void {
+    this.requireCustom(entity, key);
+    const custom = this.custom[entity];
+    custom.splice(
+      custom.findIndex((field) => field.key === key),
+      1,
+    );
+    const definitions = this.definitions[entity];
+    definitions.splice(
+      definitions.findIndex((field) => field.key === key),
+      1,
+    );
+    delete this.activeCache[entity];
+  }
+
+  /** Moves a field (standard or custom) to a 0-based position; `order_nr` follows the list. */
+  move(entity: FieldEntity, key: string, position: number): void {
+    const list = this.definitions[entity];
+    const index = list.findIndex((field) => field.key === key);
+    if (index < 0) throw new Error(`No ${entity} field with key ${key}`);
+    const [definition] = list.splice(index, 1);
+    list.splice(Math.max(0, Math.min(position, list.length)), 0, definition);
+    list.forEach((field, at) => {
+      field.order_nr = at + 1;
+    });
+  }
+
+  private requireCustom(
+    entity: FieldEntity,
+    key: string,
+  ): { field: CustomField; definition: FieldDefinition } {
+    const field = this.customField(entity, key);
+    const definition = this.definitions[entity].find((candidate) => candidate.key === key);
+    if (!field || !definition) throw new Error(`No custom ${entity} field with key ${key}`);
+    return { field, definition };
+  }
+
+  private touch(definition: FieldDefinition, at: number): FieldDefinition {
+    definition.update_time = toV1Time(at);
+    definition.last_updated_by_user_id = 1;
+    return definition;
+  }
+
   private standardDefinition(
     entity: FieldEntity,
     key: string,
@@ -293,7 +379,8 @@ export class FieldCatalog {
       id,
       key,
       name,
-      order_nr: this.definitions[entity].length + 1,
+      order_nr:
+        1 + this.definitions[entity].reduce((max, field) => Math.max(max, field.order_nr), 0),
       field_type: type,
       add_time: toV1Time(addTime),
       update_time: toV1Time(addTime + rng.int(0, 86_400 * 300)),

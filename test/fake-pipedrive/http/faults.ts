@@ -52,19 +52,27 @@ export class FaultInjector {
     this.rules.length = 0;
   }
 
-  /** The fault for this request, consuming one use of a targeted rule. */
-  next(pathname: string, pathWithQuery: string): TargetedFault | null {
+  /**
+   * The fault for this request, consuming one use of a targeted rule. A rule whose fault cannot
+   * change this request (`applies` says no: a cursor cycle on a pass's first page) stays queued.
+   */
+  next(
+    pathname: string,
+    pathWithQuery: string,
+    applies: (fault: TargetedFault) => boolean = () => true,
+  ): TargetedFault | null {
     for (let index = 0; index < this.rules.length; index++) {
       const rule = this.rules[index];
       rule.pattern.lastIndex = 0;
       const matches = rule.pattern.test(pathname) || rule.pattern.test(pathWithQuery);
-      if (!matches) continue;
+      if (!matches || !applies(rule.fault)) continue;
       rule.remaining--;
       if (rule.remaining <= 0) this.rules.splice(index, 1);
       return rule.fault;
     }
     if (this.random && this.random.rng.next() < this.random.rate) {
-      return this.random.rng.pick(this.random.kinds);
+      const kind = this.random.rng.pick(this.random.kinds);
+      return applies(kind) ? kind : null;
     }
     return null;
   }

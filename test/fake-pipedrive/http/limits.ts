@@ -13,8 +13,18 @@ export interface BurstDecision {
 export class BurstLimiter {
   /** Per token: arrival times (ms) of the admitted requests still inside the window. */
   private readonly windows = new Map<string, number[]>();
+  /** Another client on the same token (an integration, a script), as steady requests per second. */
+  private otherClientRate = 0;
+  /** When that client's next request lands; null until the first request after a change. */
+  private otherClientNext: number | null = null;
 
   constructor(private limit: number | null) {}
+
+  /** The other client shares the window, so 429s come while this client's own rate is low. */
+  setOtherClientRate(requestsPerSecond: number): void {
+    this.otherClientRate = Math.max(0, requestsPerSecond);
+    this.otherClientNext = null;
+  }
 
   setLimit(limit: number | null): void {
     this.limit = limit && limit > 0 ? limit : null;
@@ -28,6 +38,7 @@ export class BurstLimiter {
   admit(token: string, nowMs: number): BurstDecision {
     if (!this.enabled || this.limit === null) return { allowed: true, headers: {} };
     const window = this.windows.get(token) ?? [];
+    this.addOtherClientRequests(window, nowMs);
     while (window.length > 0 && window[0] <= nowMs - BURST_WINDOW_MS) window.shift();
     const allowed = window.length < this.limit;
     if (allowed) window.push(nowMs);
@@ -48,12 +59,29 @@ export class BurstLimiter {
   reset(): void {
     this.windows.clear();
   }
+
+  /** The other client's requests up to now, admitted (and counted) only where there was room. */
+  private addOtherClientRequests(window: number[], nowMs: number): void {
+    if (this.otherClientRate <= 0 || this.limit === null) return;
+    const interval = 1000 / this.otherClientRate;
+    const windowStart = nowMs - BURST_WINDOW_MS;
+    // It has been running for a while already: the window starts out holding its share.
+    let next = this.otherClientNext ?? windowStart + interval;
+    if (next <= windowStart) next += (Math.floor((windowStart - next) / interval) + 1) * interval;
+    for (; next <= nowMs; next += interval) {
+      while (window.length > 0 && window[0] <= next - BURST_WINDOW_MS) window.shift();
+      if (window.length < this.limit) window.push(next);
+    }
+    this.otherClientNext = next;
+  }
 }
 
 export type BudgetState = 'available' | 'exhausted' | 'blocked';
 
 export class DailyBudget {
   private spent = 0;
+  /** The budget is the company's: other integrations spend from it too. */
+  private spentByOthers = 0;
   private rejections = 0;
 
   constructor(
@@ -67,10 +95,19 @@ export class DailyBudget {
     this.limit = limit;
   }
 
-  /** Midnight: a fresh budget, and Cloudflare forgives. */
+  /** Midnight: a fresh budget for every integration, and Cloudflare forgives. */
   reset(): void {
     this.spent = 0;
+    this.spentByOthers = 0;
     this.rejections = 0;
+  }
+
+  spendByOthers(tokens: number): void {
+    this.spentByOthers += Math.max(0, tokens);
+  }
+
+  get tokensSpentByOthers(): number {
+    return this.spentByOthers;
   }
 
   get tokensSpent(): number {
@@ -79,7 +116,7 @@ export class DailyBudget {
 
   /** Decides whether a request may proceed; counts the rejections that lead to a block. */
   admit(): BudgetState {
-    if (this.limit === null || this.spent < this.limit) return 'available';
+    if (this.limit === null || this.spent + this.spentByOthers < this.limit) return 'available';
     if (this.blockAfterRejections !== null && this.rejections >= this.blockAfterRejections) {
       return 'blocked';
     }
@@ -95,7 +132,9 @@ export class DailyBudget {
     if (this.limit === null || !this.sendHeaders) return {};
     return {
       'x-daily-ratelimit-token-limit': String(this.limit),
-      'x-daily-ratelimit-token-remaining': String(Math.max(0, this.limit - this.spent)),
+      'x-daily-ratelimit-token-remaining': String(
+        Math.max(0, this.limit - this.spent - this.spentByOthers),
+      ),
     };
   }
 }

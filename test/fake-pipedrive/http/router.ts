@@ -1,4 +1,5 @@
 import { ApiVersion, Endpoint } from '../endpoints/common';
+import { HostMode } from '../types';
 
 /**
  * Maps request paths to endpoints. Pipedrive serves the same API under `/api/v1`, `/v1` (the
@@ -61,6 +62,16 @@ export class Router {
       return { endpoint: route.endpoint, params, template: route.template };
     }
     return null;
+  }
+
+  /**
+   * Whether the host serves this path at all: {company}.pipedrive.com knows only `/api/v1`,
+   * api.pipedrive.com only `/v1` (`/api/v1/leads` is a 404 there); both serve `/api/v2`.
+   */
+  static servedOn(hostMode: HostMode, pathname: string): boolean {
+    if (hostMode === 'company') return !pathname.startsWith('/v1/');
+    if (hostMode === 'global') return !pathname.startsWith('/api/v1/');
+    return true;
   }
 
   /** `/v1/users` → `{version: 'v1', rest: '/users'}`; null outside the API. */

@@ -4,35 +4,49 @@ import { FakeClock } from '../clock';
 import { EndpointControls, EndpointResult } from '../endpoints/common';
 import { MatchCache } from '../store/query';
 import { FakeStore } from '../store/store';
-import { JsonObject, TargetedFault } from '../types';
+import { ErrorAnswer, HostMode, JsonObject, TargetedFault } from '../types';
 import {
   ApiError,
   BAD_GATEWAY_HTML,
   BURST_LIMIT_BODY,
   CLOUDFLARE_BLOCK_HTML,
   DAILY_BUDGET_BODY,
+  ERROR_INFO,
   errorEnvelope,
   FORBIDDEN_BODY,
   MAINTENANCE_HTML,
   UNAUTHORIZED_BODY,
 } from './errors';
 import { FaultInjector } from './faults';
+import { Latency } from './latency';
+import { LegacyControls, legacyQuery } from './legacy';
 import { BurstLimiter, DailyBudget } from './limits';
 import { RouteMatch, Router } from './router';
 import { StatsRecorder } from './stats';
+import {
+  AnswerVariant,
+  applyVariant,
+  CursorMemory,
+  isAnswerVariant,
+  variantApplies,
+  variantQuery,
+  VariantRequest,
+} from './variants';
 
 /**
  * The request pipeline, in Pipedrive's order: authentication, burst limit, daily budget, then
- * (fake only) injected faults, routing, permissions and the endpoint itself.
+ * (fake only) injected faults, host and routing, permissions and the endpoint itself; then
+ * the answer's variant, the after-read hooks, the Date header and the latency.
  */
 
-export interface ServerControls extends EndpointControls {
+export interface ServerControls extends EndpointControls, LegacyControls {
   token: string;
   tokenRevoked: boolean;
   /** Canonical path prefixes answering 403. */
   deniedPrefixes: Set<string>;
-  latencyMs: number;
   slowMs: number;
+  sendTokenCostHeader: boolean;
+  hostMode: HostMode;
 }
 
 export interface ServerRuntime {
@@ -45,6 +59,10 @@ export interface ServerRuntime {
   stats: StatsRecorder;
   matchCache: MatchCache;
   controls: ServerControls;
+  latency: Latency;
+  cursors: CursorMemory;
+  /** Runs the `onAfterRead` hooks matching the request. */
+  afterRead(pathname: string, pathWithQuery: string): Promise<void>;
   /** Resolves after `ms`, unless the fake stops first. */
   delay(ms: number): Promise<void>;
 }
@@ -59,12 +77,15 @@ interface Outcome {
 }
 
 const STATUS_MESSAGES: Record<number, string> = {
+  // A 200 with `success: false`: Pipedrive's catch-all text for a request it did not carry out.
+  200: 'Request could not be completed',
   400: 'Bad request',
   401: 'unauthorized access',
   402: 'Company account is not open (possible reason: trial expired, payment details not entered)',
   403: "You don't have permission to access this resource",
   404: 'Not found',
   410: 'Gone',
+  422: 'Unprocessable entity',
   429: 'Request over limit',
   500: 'Internal server error',
   503: 'Service unavailable',
@@ -75,7 +96,7 @@ export function createRequestHandler(runtime: ServerRuntime) {
     handle(runtime, request, response).catch((error: unknown) => {
       // A bug in the fake must be loud, but must not take the test process down.
       console.error('fake-pipedrive: unhandled error', error);
-      if (!response.headersSent) writeOutcome(response, internalError());
+      if (!response.headersSent) writeOutcome(response, internalError(), render(internalError()));
     });
   };
 }
@@ -83,10 +104,14 @@ export function createRequestHandler(runtime: ServerRuntime) {
 async function handle(runtime: ServerRuntime, request: IncomingMessage, response: ServerResponse) {
   const arrivedAt = Date.now();
   runtime.stats.arrival(arrivedAt);
+  runtime.stats.started();
+  // 'close' comes once per response, whether it was sent, reset or abandoned by the client.
+  response.once('close', () => runtime.stats.ended());
   const url = new URL(request.url ?? '/', 'http://fake.invalid');
   const query = queryRecord(url.searchParams);
   const method = request.method ?? 'GET';
-  const route = runtime.router.match(url.pathname);
+  const served = Router.servedOn(runtime.controls.hostMode, url.pathname);
+  const route = served ? runtime.router.match(url.pathname) : null;
   const outcome = await decide(runtime, request, url, query, route);
 
   runtime.stats.record(
@@ -102,11 +127,16 @@ async function handle(runtime: ServerRuntime, request: IncomingMessage, response
     `${method} ${route ? route.template : url.pathname}`,
     outcome.fault,
   );
-  if (runtime.controls.latencyMs > 0) await runtime.delay(runtime.controls.latencyMs);
   if (response.destroyed || response.writableEnded) return;
   // Like Pipedrive, answer with the server's own time: the fake's clock, not the wall clock.
+  // It is stamped when the answer is ready; the latency that follows is the trip to the client.
   outcome.headers = { ...outcome.headers, date: runtime.clock.now().toUTCString() };
-  writeOutcome(response, outcome);
+  const rendered = render(outcome);
+  const wait = runtime.latency.delayFor(rendered.bytes);
+  // Each request sleeps on its own timer, so concurrent requests overlap their latency.
+  if (wait > 0) await runtime.delay(wait);
+  if (response.destroyed || response.writableEnded) return;
+  writeOutcome(response, outcome, rendered);
 }
 
 async function decide(
@@ -141,32 +171,53 @@ async function decide(
     return json(429, DAILY_BUDGET_BODY, { ...burst.headers, ...runtime.budget.headers() });
   }
 
-  const fault = runtime.faults.next(url.pathname, url.pathname + url.search);
-  if (fault !== null && fault !== 'slow' && fault !== 'truncated') {
+  const variantRequest = route ? variantRequestOf(runtime, route, url, query) : null;
+  const fault = runtime.faults.next(url.pathname, url.pathname + url.search, (candidate) =>
+    isAnswerVariant(candidate)
+      ? variantRequest !== null && variantApplies(candidate, variantRequest)
+      : true,
+  );
+  if (fault !== null && fault !== 'slow' && fault !== 'truncated' && !isAnswerVariant(fault)) {
     return { ...faultOutcome(fault), headers: burst.headers, fault: true };
   }
 
   // The fake is read-only over HTTP (tests mutate through the class), like a read-only token.
-  if (!route || request.method !== 'GET') {
+  if (!route || !variantRequest || request.method !== 'GET') {
     const headers = { ...burst.headers, ...runtime.budget.headers() };
     return json(404, errorEnvelope('Unknown method .', { errorCode: 404 }), headers);
   }
-  const result = serve(runtime, route, url, query);
+  const variant = isAnswerVariant(fault) ? fault : null;
+  let result = serve(runtime, route, url, variantQuery(variant, query));
+  runtime.cursors.remember(route.template, query.cursor, result);
+  if (variant) result = applyVariant(variant, result, variantRequest);
+  // The data is read; whatever the hooks change lands between the read and the Date header.
+  await runtime.afterRead(url.pathname, url.pathname + url.search);
   const status = result.status ?? 200;
   // Pipedrive charges the calls it served, the caller's own mistakes (4xx) included.
   const cost = status < 500 ? route.endpoint.cost : 0;
   runtime.budget.charge(cost);
-  const outcome: Outcome = {
-    ...json(status, result.body, { ...burst.headers, ...runtime.budget.headers() }),
-    cost,
-  };
+  const headers = { ...burst.headers, ...runtime.budget.headers() };
+  if (cost > 0 && controls.sendTokenCostHeader) headers['x-token-cost'] = String(cost);
+  const outcome: Outcome = { ...json(status, result.body, headers), cost, fault: fault !== null };
 
-  if (fault === 'slow') {
-    await runtime.delay(controls.slowMs);
-    return { ...outcome, fault: true };
-  }
-  if (fault === 'truncated') return { ...outcome, kind: 'truncated', fault: true };
+  if (fault === 'slow') await runtime.delay(controls.slowMs);
+  if (fault === 'truncated') return { ...outcome, kind: 'truncated' };
   return outcome;
+}
+
+function variantRequestOf(
+  runtime: ServerRuntime,
+  route: RouteMatch,
+  url: URL,
+  query: Record<string, string>,
+): VariantRequest {
+  return {
+    version: route.endpoint.version,
+    endpoint: route.template,
+    query,
+    cursors: runtime.cursors,
+    serve: (borrowed) => serve(runtime, route, url, borrowed),
+  };
 }
 
 function serve(
@@ -184,7 +235,7 @@ function serve(
   try {
     return route.endpoint.handle({
       store: runtime.store,
-      query,
+      query: legacyQuery(runtime.controls, route.template, query),
       params: route.params,
       controls: runtime.controls,
       nowSeconds: runtime.clock.nowSeconds(),
@@ -198,20 +249,33 @@ function serve(
 }
 
 function faultOutcome(
-  fault: Exclude<TargetedFault, 'slow' | 'truncated'>,
+  fault: Exclude<TargetedFault, 'slow' | 'truncated' | AnswerVariant>,
 ): Omit<Outcome, 'headers' | 'fault'> {
+  if (typeof fault === 'object') return errorAnswer(fault);
   if (fault === 'reset') return { status: 0, kind: 'reset', cost: 0 };
   if (fault === 'dataNull')
     return { status: 200, kind: 'json', body: { success: true, data: null }, cost: 0 };
   if (fault === 'noData') return { status: 200, kind: 'json', body: { success: true }, cost: 0 };
   if (fault === 'html') return { status: 200, kind: 'html', body: MAINTENANCE_HTML, cost: 0 };
+  if (fault === 'successFalse') return errorAnswer({ status: 200 });
   const status = Number(fault);
   if (status === 502) return { status, kind: 'html', body: BAD_GATEWAY_HTML, cost: 0 };
   if (status === 504) return { status, kind: 'empty', cost: 0 };
   if (status === 401) return { status, kind: 'json', body: UNAUTHORIZED_BODY, cost: 0 };
   if (status === 429) return { status, kind: 'json', body: BURST_LIMIT_BODY, cost: 0 };
-  const message = STATUS_MESSAGES[status] ?? `HTTP ${status}`;
-  return { status, kind: 'json', body: errorEnvelope(message, { errorCode: status }), cost: 0 };
+  return errorAnswer({ status });
+}
+
+/** Pipedrive's envelope with the given texts; a 200 is the `success: false` answer. */
+function errorAnswer(answer: ErrorAnswer): Omit<Outcome, 'headers' | 'fault'> {
+  const { status } = answer;
+  const error = answer.error ?? STATUS_MESSAGES[status] ?? `HTTP ${status}`;
+  const errorInfo = answer.errorInfo ?? ERROR_INFO;
+  const body =
+    status === 200
+      ? { success: false, error, error_info: errorInfo, data: null }
+      : errorEnvelope(error, { error_info: errorInfo, errorCode: status });
+  return { status, kind: 'json', body, cost: 0 };
 }
 
 function json(status: number, body: JsonObject, headers: Record<string, string> = {}): Outcome {
@@ -222,7 +286,29 @@ function internalError(): Outcome {
   return json(500, errorEnvelope('Internal server error', { errorCode: 500 }));
 }
 
-function writeOutcome(response: ServerResponse, outcome: Outcome): void {
+interface Rendered {
+  text: string;
+  contentType: string;
+  bytes: number;
+}
+
+function render(outcome: Outcome): Rendered {
+  if (outcome.kind === 'reset' || outcome.kind === 'empty') {
+    return { text: '', contentType: '', bytes: 0 };
+  }
+  const isHtml = outcome.kind === 'html';
+  const full = isHtml ? String(outcome.body) : JSON.stringify(outcome.body);
+  // No content-length for a truncated answer: it ends "cleanly" with half a JSON document,
+  // like a proxy that gave up mid-stream. Clients see a 200 whose body does not parse.
+  const text = outcome.kind === 'truncated' ? full.slice(0, Math.floor(full.length / 2)) : full;
+  return {
+    text,
+    contentType: isHtml ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+    bytes: Buffer.byteLength(text),
+  };
+}
+
+function writeOutcome(response: ServerResponse, outcome: Outcome, rendered: Rendered): void {
   if (outcome.kind === 'reset') {
     response.socket?.destroy();
     return;
@@ -232,22 +318,13 @@ function writeOutcome(response: ServerResponse, outcome: Outcome): void {
     response.end();
     return;
   }
-  const isHtml = outcome.kind === 'html';
-  const text = isHtml ? String(outcome.body) : JSON.stringify(outcome.body);
-  const contentType = isHtml ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8';
-  if (outcome.kind === 'truncated') {
-    // No content-length: the response ends "cleanly" with half a JSON document, like a proxy
-    // that gave up mid-stream. Clients see a 200 whose body does not parse.
-    response.writeHead(outcome.status, { ...outcome.headers, 'content-type': contentType });
-    response.end(text.slice(0, Math.floor(text.length / 2)));
-    return;
-  }
-  response.writeHead(outcome.status, {
+  const headers: Record<string, string> = {
     ...outcome.headers,
-    'content-type': contentType,
-    'content-length': String(Buffer.byteLength(text)),
-  });
-  response.end(text);
+    'content-type': rendered.contentType,
+  };
+  if (outcome.kind !== 'truncated') headers['content-length'] = String(rendered.bytes);
+  response.writeHead(outcome.status, headers);
+  response.end(rendered.text);
 }
 
 function requestToken(request: IncomingMessage, query: Record<string, string>): string | undefined {

@@ -14,6 +14,8 @@ function emptyStats(): FakeStats {
     responses5xx: 0,
     faultsInjected: 0,
     maxRequestsInAnyWindow: 0,
+    inFlight: 0,
+    maxInFlight: 0,
   };
 }
 
@@ -32,6 +34,16 @@ export class StatsRecorder {
     );
   }
 
+  /** A request arrived; `ended` must follow once its response is over (sent or aborted). */
+  started(): void {
+    this.stats.inFlight++;
+    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.stats.inFlight);
+  }
+
+  ended(): void {
+    this.stats.inFlight--;
+  }
+
   record(entry: RequestLogEntry, endpointKey: string, injectedFault: boolean): void {
     const { stats } = this;
     stats.requests++;
@@ -46,7 +58,9 @@ export class StatsRecorder {
   }
 
   reset(): void {
-    this.stats = emptyStats();
+    // Requests still being answered stay counted, or `ended()` would drive the count negative.
+    const { inFlight } = this.stats;
+    this.stats = { ...emptyStats(), inFlight, maxInFlight: inFlight };
     this.log = [];
     this.arrivals = [];
   }

@@ -169,6 +169,8 @@ export class FakeStore {
   private readonly addedDealProductDeal = new Map<number, number>();
   private nextDealProductId: number;
   private readonly addedFlow = new Map<number, FlowItem[]>();
+  /** Values of deactivated fields in changed records, by `table:key` and slot, for reactivation. */
+  private readonly hiddenValues = new Map<string, Map<number, JsonObject>>();
   private nextFlowId = 2_000_000_000;
 
   constructor(
@@ -328,6 +330,46 @@ export class FakeStore {
     return definition;
   }
 
+  renameCustomField(entity: FieldEntity, key: string, name: string): FieldDefinition {
+    return this.fields.rename(entity, key, name, this.clock.nowSeconds());
+  }
+
+  /**
+   * Generated records follow the catalog by themselves; changed ones hold their values, so they
+   * are fixed here: a deactivated field's values are put aside and come back on reactivation
+   * (Pipedrive keeps the data of an inactive field).
+   */
+  setCustomFieldActive(entity: FieldEntity, key: string, active: boolean): FieldDefinition {
+    const wasActive = this.fields.customField(entity, key)?.active;
+    const definition = this.fields.setActive(entity, key, active, this.clock.nowSeconds());
+    if (wasActive === active) return definition;
+    for (const holder of this.changedValueHolders(entity)) {
+      const stashKey = `${holder.tableName}:${key}`;
+      const stash = this.hiddenValues.get(stashKey) ?? new Map<number, JsonObject>();
+      this.hiddenValues.set(stashKey, stash);
+      if (!active) {
+        stash.set(holder.slot, takeValues(holder.record, key, holder.flat));
+      } else {
+        const kept = stash.get(holder.slot) ?? this.generatedValues(holder, key);
+        putValues(holder.record, key, kept, holder.flat);
+      }
+    }
+    if (active) this.forgetHiddenValues(entity, key);
+    return definition;
+  }
+
+  deleteCustomField(entity: FieldEntity, key: string): void {
+    this.fields.remove(entity, key);
+    for (const holder of this.changedValueHolders(entity)) {
+      takeValues(holder.record, key, holder.flat);
+    }
+    this.forgetHiddenValues(entity, key);
+  }
+
+  moveField(entity: FieldEntity, key: string, position: number): void {
+    this.fields.move(entity, key, position);
+  }
+
   // ---- deal products --------------------------------------------------------------------------
 
   dealProductsOf(dealId: number): JsonObject[] {
@@ -459,6 +501,32 @@ export class FakeStore {
 
   // ---- helpers --------------------------------------------------------------------------------
 
+  /** Tables whose records carry the entity's custom values (leads carry the deal fields, flat). */
+  private valueTables(entity: FieldEntity): TableName[] {
+    const own = TABLE_OF_FIELD_ENTITY[entity];
+    return entity === 'deal' ? [own, 'leads'] : [own];
+  }
+
+  private forgetHiddenValues(entity: FieldEntity, key: string): void {
+    for (const tableName of this.valueTables(entity))
+      this.hiddenValues.delete(`${tableName}:${key}`);
+  }
+
+  private *changedValueHolders(entity: FieldEntity): IterableIterator<ValueHolder> {
+    for (const tableName of this.valueTables(entity)) {
+      const table = this.table(tableName);
+      for (let slot = 0; slot < table.size; slot++) {
+        if (!table.isMutated(slot)) continue;
+        yield { tableName, slot, record: table.record(slot), flat: tableName === 'leads' };
+      }
+    }
+  }
+
+  /** What the generator gives a changed record for `key` (the field must be active again). */
+  private generatedValues(holder: ValueHolder, key: string): JsonObject {
+    return takeValues(this.table(holder.tableName).baseRecord(holder.slot), key, holder.flat);
+  }
+
   stamp(style: TimeStyle): string {
     const now = this.clock.nowSeconds();
     if (style === 'v1') return toV1Time(now);
@@ -581,6 +649,37 @@ const INSERT_DEFAULTS: Partial<Record<TableName, JsonObject>> = {
   users: { is_you: false, has_created_company: false, is_admin: 0, active_flag: true },
   leads: { is_archived: false },
 };
+
+interface ValueHolder {
+  tableName: TableName;
+  slot: number;
+  /** The stored record itself: fixed in place, like `addCustomField` does. */
+  record: JsonObject;
+  /** v1 shape: the values sit at the root as `key` and `key_<part>`. */
+  flat: boolean;
+}
+
+/** Removes one custom field's values from a record and returns them. */
+function takeValues(record: JsonObject, key: string, flat: boolean): JsonObject {
+  const taken: JsonObject = {};
+  const holder = flat ? record : record.custom_fields;
+  if (!isObject(holder)) return taken;
+  for (const name of Object.keys(holder)) {
+    if (name !== key && !(flat && name.startsWith(`${key}_`))) continue;
+    taken[name] = holder[name];
+    delete holder[name];
+  }
+  return taken;
+}
+
+function putValues(record: JsonObject, key: string, values: JsonObject, flat: boolean): void {
+  if (flat) {
+    Object.assign(record, values);
+  } else if (isObject(record.custom_fields)) {
+    // v2 lists every active field, unset ones as null.
+    record.custom_fields[key] = values[key] ?? null;
+  }
+}
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
