@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
@@ -13,6 +16,7 @@ import {
   responseSchema,
   toJsonSchema,
 } from './fake-pipedrive/openapi';
+import { REPO_ROOT } from './helpers/protocol';
 
 /**
  * The fake's answers, endpoint by endpoint, against Pipedrive's official OpenAPI files. The
@@ -41,6 +45,8 @@ interface ContractCase {
   itemsWrapped?: boolean;
   /** The records sit one level down, in this property of `data` (goals: `data.goals`). */
   recordAt?: string;
+  /** The stream whose schema (resources/schemas) must declare every field of the record. */
+  stream?: string;
 }
 
 const CUSTOM_FIELD_KEY = '^[0-9a-f]{40}(_[a-z0-9_]+)?$';
@@ -301,6 +307,7 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/files',
+    stream: 'files',
     request: '/api/v1/files?limit=100&sort=update_time%20DESC',
     // A file hangs on one item: the other items' ids and names are null.
     nullable: [
@@ -322,6 +329,7 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/filters',
+    stream: 'filters',
     request: '/api/v1/filters',
     // In the file's example (null there) and in the add-filter answer's schema.
     undocumented: ['temporary_flag'],
@@ -329,6 +337,7 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/goals/find',
+    stream: 'goals',
     request: '/api/v1/goals/find?assignee.type=person&is_active=true',
     recordAt: 'goals',
     // The add-goal description: `end: null` is an open-ended goal, `pipeline_id: null` / `activity_type_id: null` track all.
@@ -337,6 +346,7 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/goals/{id}/results',
+    stream: 'goal_results',
     request: (fake) => {
       const goal = fake.list('goals')[0];
       const duration = goal.duration as JsonObject;
@@ -346,6 +356,7 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/mailbox/mailThreads',
+    stream: 'mail_threads',
     request: '/api/v1/mailbox/mailThreads?folder=inbox&limit=500',
     // The user's own address in a thread is no linked person.
     nullable: PARTY_NULLABLE.flatMap((field) => [`parties.to.${field}`, `parties.from.${field}`]),
@@ -363,6 +374,7 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/mailbox/mailThreads/{id}/mailMessages',
+    stream: 'mail_messages',
     request: '/api/v1/mailbox/mailThreads/1/mailMessages',
     nullable: PARTY_NULLABLE.flatMap((field) => [`to.${field}`, `from.${field}`]),
     // In the file's example, not in its schema.
@@ -371,22 +383,35 @@ const CASES: ContractCase[] = [
   {
     version: 'v1',
     specPath: '/callLogs',
+    stream: 'call_logs',
     request: '/api/v1/callLogs?limit=50',
     // The file's second example leaves out what a call is not linked to (and an empty note).
     optional: ['person_id', 'org_id', 'deal_id', 'lead_id', 'note'],
   },
-  { version: 'v1', specPath: '/leadSources', request: '/api/v1/leadSources' },
+  {
+    version: 'v1',
+    specPath: '/leadSources',
+    request: '/api/v1/leadSources',
+    stream: 'lead_sources',
+  },
   {
     version: 'v1',
     specPath: '/noteFields',
+    stream: 'note_fields',
     request: '/api/v1/noteFields',
     // The file's own description: "When there are no options, `null` is returned".
     nullable: ['options'],
   },
-  { version: 'v1', specPath: '/permissionSets', request: '/api/v1/permissionSets' },
+  {
+    version: 'v1',
+    specPath: '/permissionSets',
+    request: '/api/v1/permissionSets',
+    stream: 'permission_sets',
+  },
   {
     version: 'v1',
     specPath: '/permissionSets/{id}/assignments',
+    stream: 'permission_set_assignments',
     request: (fake) => `/api/v1/permissionSets/${fake.list('permissionSets')[0].id}/assignments`,
   },
   {
@@ -399,10 +424,16 @@ const CASES: ContractCase[] = [
     version: 'v1',
     specPath: '/roles',
     request: '/api/v1/roles',
+    stream: 'roles',
     // The top of the role tree has no parent.
     nullable: ['parent_role_id'],
   },
-  { version: 'v1', specPath: '/roles/{id}/assignments', request: '/api/v1/roles/2/assignments' },
+  {
+    version: 'v1',
+    specPath: '/roles/{id}/assignments',
+    request: '/api/v1/roles/2/assignments',
+    stream: 'role_assignments',
+  },
 ];
 
 function caseName(contract: ContractCase): string {
@@ -479,12 +510,7 @@ describeWithOpenApi('the fake against Pipedrive’s OpenAPI files', () => {
         const wrapped = (data.items as JsonObject).properties as Record<string, JsonObject>;
         data.items = wrapped.data;
       }
-      let record = data.type === 'array' ? (data.items as JsonObject) : data;
-      if (contract.recordAt) {
-        const holder = (record.properties as Record<string, JsonObject>)[contract.recordAt];
-        record = holder.type === 'array' ? (holder.items as JsonObject) : holder;
-      }
-      tighten(record, contract);
+      tighten(recordOf(data, contract), contract);
       schema.required = ['success', 'data'];
     }
     const nextCursor = (
@@ -493,6 +519,13 @@ describeWithOpenApi('the fake against Pipedrive’s OpenAPI files', () => {
     // "null if you have reached the end of the dataset", says the description of a string.
     if (nextCursor) makeNullable(nextCursor);
     return ajv.compile(schema);
+  }
+
+  function recordOf(data: JsonObject, contract: ContractCase): JsonObject {
+    const record = data.type === 'array' ? (data.items as JsonObject) : data;
+    if (!contract.recordAt) return record;
+    const holder = (record.properties as Record<string, JsonObject>)[contract.recordAt];
+    return holder.type === 'array' ? (holder.items as JsonObject) : holder;
   }
 
   function tighten(record: JsonObject, contract: ContractCase): void {
@@ -520,6 +553,22 @@ describeWithOpenApi('the fake against Pipedrive’s OpenAPI files', () => {
     record.additionalProperties = false;
     if (contract.customFieldsAtRoot) record.patternProperties = { [CUSTOM_FIELD_KEY]: {} };
   }
+
+  const withStream = CASES.filter((contract) => contract.stream !== undefined);
+  test.each(withStream.map((contract) => [contract.stream, caseName(contract), contract] as const))(
+    'the %s schema declares every field of %s',
+    (stream, _name, contract) => {
+      const document = documents[contract.version]!;
+      const raw = responseSchema(document, contract.specPath, 200) as JsonObject;
+      const data = (toJsonSchema(document, raw).properties as Record<string, JsonObject>).data;
+      const record = recordOf(data, contract);
+      const fields = [...Object.keys(record.properties ?? {}), ...(contract.undocumented ?? [])];
+      const schema = JSON.parse(
+        fs.readFileSync(path.join(REPO_ROOT, 'resources', 'schemas', `${stream}.json`), 'utf8'),
+      ) as { properties: JsonObject };
+      expect(fields.filter((field) => !(field in schema.properties))).toEqual([]);
+    },
+  );
 
   test.each(CASES.map((contract) => [caseName(contract), contract] as const))(
     '%s',
