@@ -1225,6 +1225,8 @@ describe('files, filters, goals, mailbox, call logs, roles and permission sets',
       expect((await folderIds('inbox'))[0]).toBe(inboxOnly.id);
       fake.addMailMessage(inboxOnly.id, 'draft');
       expect(await folderIds('drafts')).toContain(inboxOnly.id);
+      fake.addMailMessage(inboxOnly.id, 'received');
+      expect(fake.get('mailThreads', inboxOnly.id)?.read_flag).toBe(0);
 
       fake.clock.advance(60);
       const edited = fake.updateMailMessage(message.id as number, { read_flag: 0 });

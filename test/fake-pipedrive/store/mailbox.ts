@@ -73,7 +73,7 @@ export class Mailbox {
     if (!found) throw new Error(`No mailThreads record with id ${threadId}`);
     const messages = this.messagesAt(store, found.slot);
     const now = this.clock.nowSeconds();
-    const message = {
+    const message: JsonObject = {
       ...buildMessage(this.context, this.owner, found.record, {
         id: this.nextMessageId++,
         kind,
@@ -83,11 +83,13 @@ export class Mailbox {
         reply: messages.length > 0,
         rng: Rng.for(this.context.seed, 'added-mail-message', this.nextMessageId),
       }),
+      // Mail that just arrived is unread, and so is its thread.
+      ...(kind === 'received' ? { read_flag: 0 } : {}),
       ...partial,
     };
     this.overlay.set(found.slot, [...messages, message]);
     this.threadSlotOfAdded.set(message.id as number, found.slot);
-    this.touch(store, threadId);
+    this.touch(store, threadId, kind === 'received' ? { read_flag: 0 } : {});
     return structuredClone(message);
   }
 
@@ -130,9 +132,9 @@ export class Mailbox {
     return personParty(this.context.seed, 1);
   }
 
-  /** A new message is a change of the thread: Pipedrive bumps its update_time and version. */
-  private touch(store: FakeStore, threadId: number): void {
+  /** A message change is a change of its thread: the thread's update_time moves too. */
+  private touch(store: FakeStore, threadId: number, patch: JsonObject = {}): void {
     const thread = store.find('mailThreads', threadId)?.record;
-    store.update('mailThreads', threadId, { version: Number(thread?.version ?? 0) + 1 });
+    store.update('mailThreads', threadId, { version: Number(thread?.version ?? 0) + 1, ...patch });
   }
 }
