@@ -1689,3 +1689,457 @@ describe('command line: the realism options', () => {
     }
   });
 });
+
+describe('files, filters, goals, mailbox, call logs, roles and permission sets', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 11 });
+    await fake.start();
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  test('seeded like the rest, sized by the new Sizes entries', () => {
+    const collections = ['files', 'filters', 'goals', 'mailThreads', 'callLogs', 'roles'] as const;
+    const again = new FakePipedrive({ seed: 11 });
+    const other = new FakePipedrive({ seed: 12 });
+    for (const collection of collections) {
+      expect(again.list(collection)).toEqual(fake.list(collection));
+    }
+    expect(again.mailMessagesOf(3)).toEqual(fake.mailMessagesOf(3));
+    expect(other.list('mailThreads')).not.toEqual(fake.list('mailThreads'));
+    const small = new FakePipedrive({
+      sizes: { files: 5, filters: 2, goals: 3, mailThreads: 4, callLogs: 0, roles: 2 },
+    });
+    expect(collections.map((collection) => small.count(collection))).toEqual([5, 2, 3, 4, 0, 2]);
+    const perThread = new FakePipedrive({
+      sizes: { mailThreads: 20, mailMessagesPerThreadMax: 1 },
+    });
+    const counts = perThread.list('mailThreads').map((thread) => thread.message_count);
+    expect(new Set(counts)).toEqual(new Set([1]));
+  });
+
+  const v1Time = (epochSeconds: number) => v2Time(epochSeconds).replace('T', ' ').replace('Z', '');
+  const isoMillis = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
+  const newestFirst = `sort=${encodeURIComponent('update_time DESC')}`;
+
+  describe('files and filters', () => {
+    test('files: update_time DESC, at most 100 a page, deleted files left out, data null past the end', async () => {
+      const files = fake.list('files');
+      const live = files.filter((file) => file.active_flag === true);
+      expect(live.length).toBeLessThan(files.length);
+      const capped = await call(fake, `/api/v1/files?${newestFirst}&limit=500`);
+      expect(capped.body.additional_data.pagination.limit).toBe(100);
+      const { records, pages } = await readAllV1(fake, `/api/v1/files?${newestFirst}&limit=7`);
+      expect(pages).toBe(Math.ceil(live.length / 7));
+      const expected = [...live].sort(
+        (a, b) =>
+          String(b.update_time).localeCompare(String(a.update_time)) ||
+          (b.id as number) - (a.id as number),
+      );
+      expect(ids(records)).toEqual(ids(expected));
+      expect((await call(fake, '/api/v1/files?start=1000')).body.data).toBeNull();
+      expect(fake.stats.byEndpoint['GET /api/v1/files'].tokens).toBe(20 * (pages + 2));
+      expect((await call(fake, '/api/v1/files?sort=file_name%20ASC')).status).toBe(400);
+      expect((await call(fake, '/api/v1/files?limit=0')).status).toBe(400);
+    });
+
+    test('files: item names are joined when served, so renames show', async () => {
+      const file = fake.list('files').find((candidate) => candidate.deal_id !== null) as JsonObject;
+      fake.update('deals', file.deal_id as number, { title: 'Renamed deal' });
+      const { records } = await readAllV1(fake, '/api/v1/files?limit=100');
+      const served = records.find((candidate) => candidate.id === file.id);
+      expect(served).toMatchObject({ deal_name: 'Renamed deal', person_name: null });
+      expect(served.url).toBe(`https://acme.pipedrive.com/v1/files/${file.id}/download`);
+    });
+
+    test('files: inserts and updates stamp v1 times and come first; a removed file is hidden but kept', async () => {
+      fake.clock.advance(60);
+      const now = fake.clock.nowSeconds();
+      const created = fake.insert('files', { name: 'fresh.pdf', deal_id: 3 });
+      expect(created).toMatchObject({ add_time: v1Time(now), update_time: v1Time(now) });
+      fake.clock.advance(60);
+      const changed = fake.update('files', 5, { description: 'v2' });
+      expect(changed.update_time).toBe(v1Time(now + 60));
+      const first = await call(fake, `/api/v1/files?${newestFirst}&limit=2`);
+      expect(ids(first.body.data)).toEqual([5, created.id]);
+      fake.remove('files', 5);
+      expect(fake.get('files', 5)?.active_flag).toBe(false);
+      const { records } = await readAllV1(fake, '/api/v1/files?limit=100');
+      expect(ids(records)).not.toContain(5);
+      expect(ids(records)).toContain(created.id);
+    });
+
+    test('filters: all in one answer, filtered by type, removed ones hidden', async () => {
+      const all = await call(fake, '/api/v1/filters');
+      expect(all.body.data).toHaveLength(12);
+      expect(all.body.additional_data).toBeUndefined();
+      const deals = await call(fake, '/api/v1/filters?type=deals');
+      expect(deals.body.data.length).toBeGreaterThan(0);
+      expect(deals.body.data.every((filter: any) => filter.type === 'deals')).toBe(true);
+      expect((await call(fake, '/api/v1/filters?type=invoices')).status).toBe(400);
+      fake.clock.advance(5);
+      expect(fake.update('filters', 2, { name: 'Renamed' }).update_time).toBe(
+        v1Time(fake.clock.nowSeconds()),
+      );
+      fake.remove('filters', 1);
+      const after = await call(fake, '/api/v1/filters');
+      expect(ids(after.body.data)).not.toContain(1);
+      expect(after.body.data.find((filter: any) => filter.id === 2).name).toBe('Renamed');
+    });
+  });
+
+  describe('goals', () => {
+    const find = async (query = '') => {
+      const reply = await call(fake, `/api/v1/goals/find${query}`);
+      expect(reply.status).toBe(200);
+      return reply.body.data.goals as any[];
+    };
+
+    test('find: only the token user’s active goals unless an everyone parameter is given', async () => {
+      const goals = fake.list('goals');
+      expect(goals.every((goal) => /^[0-9a-f]{32}$/.test(goal.id as string))).toBe(true);
+      const mine = await find();
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.every((goal) => goal.assignee.type === 'person' && goal.assignee.id === 1)).toBe(
+        true,
+      );
+      const everyone: any[] = [];
+      for (const type of ['person', 'company', 'team']) {
+        for (const active of ['true', 'false']) {
+          everyone.push(...(await find(`?assignee.type=${type}&is_active=${active}`)));
+        }
+      }
+      expect(ids(everyone).sort()).toEqual(ids(goals).sort());
+      const ended = await find('?assignee.type=person&is_active=false');
+      expect(ended.every((goal) => goal.is_active === false)).toBe(true);
+      const byType = await find('?type.name=deals_won');
+      expect(byType.every((goal) => goal.type.name === 'deals_won')).toBe(true);
+      expect(fake.stats.byEndpoint['GET /api/v1/goals/find'].tokens).toBe(20 * 9);
+      for (const bad of ['?is_active=maybe', '?type.name=calls_made', '?period.start=2026-01-01']) {
+        expect((await call(fake, `/api/v1/goals/find${bad}`)).status).toBe(400);
+      }
+    });
+
+    test('results: progress over the goal’s own period, growing with the clock', async () => {
+      const goal = (await find())[0];
+      const { start, end } = goal.duration;
+      const path = `/api/v1/goals/${goal.id}/results?period.start=${start}&period.end=${end}`;
+      const before = await call(fake, path);
+      expect(before.body).toMatchObject({ success: true, data: { goal } });
+      expect(Number.isInteger(before.body.data.progress)).toBe(true);
+      fake.clock.advance(40 * 86_400);
+      const after = await call(fake, path);
+      expect(after.body.data.progress).toBeGreaterThan(before.body.data.progress);
+      const firstWeek = await call(
+        fake,
+        `/api/v1/goals/${goal.id}/results?period.start=${start}&period.end=${start}`,
+      );
+      expect(firstWeek.body.data.progress).toBeLessThanOrEqual(after.body.data.progress);
+      expect(fake.stats.byEndpoint['GET /api/v1/goals/{id}/results'].tokens).toBe(60);
+    });
+
+    test('results: both period ends required and inside the goal, open-ended goals take any end', async () => {
+      const goals = fake.list('goals');
+      const bounded = goals.find((goal) => (goal.duration as any).end !== null) as any;
+      const open = goals.find((goal) => (goal.duration as any).end === null) as any;
+      const results = (goal: any, query: string) =>
+        call(fake, `/api/v1/goals/${goal.id}/results${query}`);
+      const { start, end } = bounded.duration;
+      expect((await results(bounded, '')).status).toBe(400);
+      expect((await results(bounded, `?period.start=${start}`)).status).toBe(400);
+      expect((await results(bounded, `?period.start=${start}&period.end=2099-12-31`)).status).toBe(
+        400,
+      );
+      expect((await results(bounded, `?period.start=2000-01-01&period.end=${end}`)).status).toBe(
+        400,
+      );
+      expect((await results(bounded, `?period.start=${end}&period.end=${start}`)).status).toBe(400);
+      expect((await results(bounded, `?period.start=${start}&period.end=2026-02-30`)).status).toBe(
+        400,
+      );
+      const today = fake.clock.now().toISOString().slice(0, 10);
+      const openEnded = await results(
+        open,
+        `?period.start=${open.duration.start}&period.end=${today}`,
+      );
+      expect(openEnded.status).toBe(200);
+      expect(
+        (await call(fake, '/api/v1/goals/0123456789abcdef0123456789abcdef/results')).status,
+      ).toBe(404);
+    });
+
+    test('goals are created, changed and deleted through the fake', async () => {
+      const created = fake.insert('goals', {
+        title: 'New goal',
+        assignee: { id: 1, type: 'person' },
+      });
+      expect(created.id).toMatch(/^[0-9a-f]{32}$/);
+      expect(ids(await find())).toContain(created.id);
+      fake.update('goals', created.id as string, { title: 'Renamed goal' });
+      expect((await find()).find((goal) => goal.id === created.id).title).toBe('Renamed goal');
+      fake.remove('goals', created.id as string);
+      expect(ids(await find())).not.toContain(created.id);
+      const { start, end } = created.duration as any;
+      const gone = await call(
+        fake,
+        `/api/v1/goals/${created.id}/results?period.start=${start}&period.end=${end ?? start}`,
+      );
+      expect(gone.status).toBe(404);
+    });
+  });
+
+  describe('mailbox', () => {
+    const folderIds = async (folder: string): Promise<number[]> =>
+      (await readAllV1(fake, `/api/v1/mailbox/mailThreads?folder=${folder}&limit=7`)).records.map(
+        (thread) => thread.id as number,
+      );
+
+    test('a thread is listed in every folder it is in; together the folders cover every thread', async () => {
+      const seen = new Map<number, string[]>();
+      for (const folder of ['inbox', 'drafts', 'sent', 'archive']) {
+        const { records } = await readAllV1(
+          fake,
+          `/api/v1/mailbox/mailThreads?folder=${folder}&limit=7`,
+        );
+        const times = records.map((thread) => thread.last_message_timestamp);
+        expect(times).toEqual([...times].sort().reverse());
+        for (const thread of records) {
+          expect(thread.folders).toContain(folder);
+          expect(thread.user_id).toBe(1);
+          seen.set(thread.id, [...(seen.get(thread.id) ?? []), folder]);
+        }
+      }
+      expect([...seen.keys()].sort((a, b) => a - b)).toEqual(ids(fake.list('mailThreads')));
+      const overlapping = [...seen.entries()].filter(([, folders]) => folders.length > 1);
+      expect(overlapping.length).toBeGreaterThan(0);
+      for (const [id, folders] of overlapping) {
+        expect(fake.get('mailThreads', id)?.folders).toEqual(folders);
+      }
+      expect((await call(fake, '/api/v1/mailbox/mailThreads')).status).toBe(400);
+      expect((await call(fake, '/api/v1/mailbox/mailThreads?folder=spam')).status).toBe(400);
+      expect(
+        (await call(fake, '/api/v1/mailbox/mailThreads?folder=inbox&start=1000')).body.data,
+      ).toBeNull();
+    });
+
+    test('messages of a thread, and the thread agrees with them', async () => {
+      const thread = fake.get('mailThreads', 4) as any;
+      const reply = await call(fake, '/api/v1/mailbox/mailThreads/4/mailMessages');
+      expect(reply.status).toBe(200);
+      const messages = reply.body.data;
+      expect(messages).toEqual(fake.mailMessagesOf(4));
+      expect(messages.every((message: any) => message.mail_thread_id === 4)).toBe(true);
+      expect(thread.message_count).toBe(messages.length);
+      expect(thread.first_message_timestamp).toBe(messages[0].message_time);
+      expect(thread.last_message_timestamp).toBe(messages[messages.length - 1].message_time);
+      expect(thread.has_sent_flag).toBe(messages.some((m: any) => m.sent_flag === 1) ? 1 : 0);
+      const messageIds = fake
+        .list('mailThreads')
+        .flatMap((t) => ids(fake.mailMessagesOf(t.id as number) ?? []));
+      expect(new Set(messageIds).size).toBe(messageIds.length);
+      expect((await call(fake, '/api/v1/mailbox/mailThreads/9999/mailMessages')).status).toBe(404);
+    });
+
+    test('a new message bumps the thread’s update_time and moves it between folders', async () => {
+      const inboxOnly = fake
+        .list('mailThreads')
+        .find((thread) => (thread.folders as string[]).join() === 'inbox') as any;
+      expect(await folderIds('sent')).not.toContain(inboxOnly.id);
+      fake.clock.advance(3600);
+      const now = fake.clock.nowSeconds();
+      const message = fake.addMailMessage(inboxOnly.id, 'sent');
+      expect(message).toMatchObject({
+        mail_thread_id: inboxOnly.id,
+        sent_flag: 1,
+        add_time: isoMillis(now),
+      });
+      const thread = fake.get('mailThreads', inboxOnly.id) as any;
+      expect(thread).toMatchObject({
+        update_time: isoMillis(now),
+        last_message_sent_timestamp: isoMillis(now),
+        message_count: inboxOnly.message_count + 1,
+        folders: ['inbox', 'sent'],
+      });
+      expect((await folderIds('sent'))[0]).toBe(inboxOnly.id);
+      expect((await folderIds('inbox'))[0]).toBe(inboxOnly.id);
+      fake.addMailMessage(inboxOnly.id, 'draft');
+      expect(await folderIds('drafts')).toContain(inboxOnly.id);
+      fake.addMailMessage(inboxOnly.id, 'received');
+      expect(fake.get('mailThreads', inboxOnly.id)?.read_flag).toBe(0);
+
+      fake.clock.advance(60);
+      const edited = fake.updateMailMessage(message.id as number, { read_flag: 0 });
+      expect(edited.update_time).toBe(isoMillis(now + 60));
+      expect(fake.get('mailThreads', inboxOnly.id)?.update_time).toBe(isoMillis(now + 60));
+    });
+
+    test('archiving, deleting and starting threads', async () => {
+      const inbox = await folderIds('inbox');
+      fake.update('mailThreads', inbox[0], { archived_flag: 1 });
+      expect(await folderIds('inbox')).not.toContain(inbox[0]);
+      expect(await folderIds('archive')).toContain(inbox[0]);
+      fake.remove('mailThreads', inbox[1]);
+      for (const folder of ['inbox', 'drafts', 'sent', 'archive']) {
+        expect(await folderIds(folder)).not.toContain(inbox[1]);
+      }
+      // Deleting marks the thread; its messages stay readable.
+      expect(fake.get('mailThreads', inbox[1])?.deleted_flag).toBe(1);
+      expect(
+        (await call(fake, `/api/v1/mailbox/mailThreads/${inbox[1]}/mailMessages`)).status,
+      ).toBe(200);
+      fake.clock.advance(10);
+      const started = fake.addMailThread({ subject: 'Hello there' });
+      expect(started).toMatchObject({
+        subject: 'Hello there',
+        message_count: 1,
+        folders: ['inbox'],
+      });
+      expect((await folderIds('inbox'))[0]).toBe(started.id);
+    });
+  });
+
+  describe('call logs, lead sources, note fields', () => {
+    test('call logs: only the token user’s, at most 50 a page, deletes are for good', async () => {
+      const all = fake.list('callLogs');
+      const mine = all.filter((log) => log.user_id === 1);
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.length).toBeLessThan(all.length);
+      const capped = await call(fake, '/api/v1/callLogs?limit=500');
+      expect(capped.body.additional_data.pagination.limit).toBe(50);
+      const { records, pages } = await readAllV1(fake, '/api/v1/callLogs?limit=4');
+      expect(pages).toBe(Math.ceil(mine.length / 4));
+      expect(ids(records).sort()).toEqual(ids(mine).sort());
+      expect(records.every((log) => typeof log.id === 'string' && log.user_id === 1)).toBe(true);
+      for (const log of records.filter((candidate) => candidate.activity_id !== null)) {
+        const activity = fake.get('activities', log.activity_id) as JsonObject;
+        expect(log.deal_id ?? null).toBe(activity.deal_id);
+        expect(log.person_id ?? null).toBe(activity.person_id);
+      }
+      const gone = records[0].id;
+      expect(fake.remove('callLogs', gone)).toBeNull();
+      expect(fake.get('callLogs', gone)).toBeUndefined();
+      const added = fake.insert('callLogs', { user_id: 1, outcome: 'busy' });
+      const after = ids((await readAllV1(fake, '/api/v1/callLogs?limit=50')).records);
+      expect(after).not.toContain(gone);
+      expect(after).toContain(added.id);
+    });
+
+    test('lead sources and note fields are fixed lists', async () => {
+      const sources = await call(fake, '/api/v1/leadSources');
+      expect(sources.body.data).toContainEqual({ name: 'API' });
+      const leadSources = new Set(sources.body.data.map((source: any) => source.name));
+      expect(fake.list('leads').every((lead) => leadSources.has(lead.source_name))).toBe(true);
+      expect(fake.stats.byEndpoint['GET /api/v1/leadSources'].tokens).toBe(2);
+      const fields = (await call(fake, '/api/v1/noteFields')).body.data;
+      expect(fields.map((field: any) => field.key)).toEqual(
+        expect.arrayContaining(['content', 'deal_id', 'pinned_to_deal_flag']),
+      );
+      for (const field of fields) {
+        expect(field.options === null).toBe(field.field_type !== 'enum');
+      }
+    });
+  });
+
+  describe('permission sets and roles', () => {
+    test('admin-only: a denied token gets 403 on the lists and the assignments', async () => {
+      const set = fake.list('permissionSets')[0];
+      fake.denyPermission('/v1/permissionSets');
+      fake.denyPermission('/v1/roles');
+      for (const path of [
+        '/api/v1/permissionSets',
+        `/api/v1/permissionSets/${set.id}/assignments`,
+        '/v1/roles',
+        '/api/v1/roles/2/assignments',
+      ]) {
+        const denied = await call(fake, path);
+        expect(denied.status).toBe(403);
+        expect(denied.body).toMatchObject({ success: false, data: null });
+      }
+      expect((await call(fake, '/api/v1/users')).status).toBe(200);
+      fake.allowPermission('/v1/roles');
+      expect((await call(fake, '/api/v1/roles')).status).toBe(200);
+      expect((await call(fake, '/api/v1/permissionSets')).status).toBe(403);
+    });
+
+    test('permission set assignments are the users whose access names the set', async () => {
+      const users = fake.list('users');
+      const sets = (await call(fake, '/api/v1/permissionSets')).body.data;
+      for (const set of sets) {
+        const holders = users.filter((user) =>
+          (user.access as any[]).some((access) => access.permission_set_id === set.id),
+        );
+        expect(set.assignment_count).toBe(holders.length);
+        const reply = await call(fake, `/api/v1/permissionSets/${set.id}/assignments`);
+        if (holders.length === 0) {
+          expect(reply.status).toBe(404);
+          continue;
+        }
+        expect(reply.body.data.map((row: any) => row.user_id)).toEqual(ids(holders));
+        expect(reply.body.data.every((row: any) => row.name === set.name)).toBe(true);
+      }
+      const sales = await call(fake, '/api/v1/permissionSets?app=sales');
+      expect(sales.body.data.every((set: any) => set.app === 'sales')).toBe(true);
+      expect((await call(fake, '/api/v1/permissionSets?app=billing')).status).toBe(400);
+
+      const manager = sets.find((set: any) => set.type === 'manager');
+      fake.clock.advance(30);
+      const moved = fake.assignPermissionSet(2, manager.id);
+      expect(moved.modified).toBe(v1Time(fake.clock.nowSeconds()));
+      expect((moved.access as any[]).filter((access) => access.app === 'sales')).toEqual([
+        { app: 'sales', admin: false, permission_set_id: manager.id },
+      ]);
+      const after = await call(fake, `/api/v1/permissionSets/${manager.id}/assignments`);
+      expect(after.body.data.map((row: any) => row.user_id)).toContain(2);
+    });
+
+    test('roles: a tree with derived counts; assignments follow the users’ role_id', async () => {
+      const roles = (await call(fake, '/api/v1/roles')).body.data;
+      expect(roles).toHaveLength(5);
+      const users = fake.list('users');
+      for (const role of roles) {
+        expect(role.assignment_count).toBe(
+          String(users.filter((user) => user.role_id === role.id).length),
+        );
+        expect(role.sub_role_count).toBe(
+          String(roles.filter((other: any) => other.parent_role_id === role.id).length),
+        );
+        const parent = roles.find((other: any) => other.id === role.parent_role_id);
+        expect(role.level).toBe(parent ? parent.level + 1 : 1);
+      }
+      const paged = await readAllV1(fake, '/api/v1/roles?limit=2');
+      expect(paged.pages).toBe(3);
+      const salesTeam = await readAllV1(fake, '/api/v1/roles/2/assignments?limit=3');
+      expect(salesTeam.records.map((row) => row.user_id)).toEqual(
+        ids(users.filter((user) => user.role_id === 2)),
+      );
+      expect(fake.stats.byEndpoint['GET /api/v1/roles/{id}/assignments'].tokens).toBe(
+        10 * salesTeam.pages,
+      );
+
+      fake.assignRole(3, 4);
+      const moved = await call(fake, '/api/v1/roles/4/assignments');
+      expect(moved.body.data).toEqual([
+        {
+          user_id: 3,
+          role_id: 4,
+          parent_role_id: 1,
+          name: 'Customer Success',
+          active_flag: true,
+          type: '1',
+        },
+      ]);
+      fake.remove('roles', 5);
+      expect(ids((await call(fake, '/api/v1/roles')).body.data)).not.toContain(5);
+      expect((await call(fake, '/api/v1/roles/5/assignments')).status).toBe(404);
+      expect((await call(fake, '/api/v1/roles/99/assignments')).status).toBe(404);
+      const added = fake.insert('roles', { name: 'Partners', parent_role_id: 4 });
+      const withAdded = (await call(fake, '/api/v1/roles')).body.data;
+      expect(withAdded.find((role: any) => role.id === added.id)).toMatchObject({ level: 3 });
+      expect(withAdded.find((role: any) => role.id === 4).sub_role_count).toBe('1');
+    });
+  });
+});

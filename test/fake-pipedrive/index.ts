@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 
 import { FakeClock } from './clock';
 import { CustomFieldSpec } from './data/fields';
+import { MailMessageKind } from './data/mailbox';
 import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
 import { Latency } from './http/latency';
@@ -13,6 +14,7 @@ import { StatsRecorder } from './http/stats';
 import { CursorMemory } from './http/variants';
 import { MatchCache } from './store/query';
 import { FakeStore, TableName } from './store/store';
+import { assignPermissionSet, assignRole } from './store/workspace';
 import {
   CollectionName,
   DEFAULT_SIZES,
@@ -321,6 +323,42 @@ export class FakePipedrive {
     this.store.moveField(entity, key, position);
   }
 
+  /** Messages of a mail thread, oldest first (undefined for unknown threads). */
+  mailMessagesOf(threadId: number): JsonObject[] | undefined {
+    const messages = this.store.mailbox.messagesOf(this.store, threadId);
+    return messages ? structuredClone(messages) : undefined;
+  }
+
+  /** A new thread in the token user's mailbox, with one message stamped with the clock. */
+  addMailThread(partial: JsonObject = {}, kind: MailMessageKind = 'received'): JsonObject {
+    const thread = this.store.insert('mailThreads', partial);
+    this.store.mailbox.addMessage(this.store, thread.id as number, kind, {});
+    return this.get('mailThreads', thread.id as number) as JsonObject;
+  }
+
+  /** Adds a message (received, sent or draft) to a thread and bumps the thread's update_time. */
+  addMailMessage(
+    threadId: number,
+    kind: MailMessageKind = 'received',
+    partial: JsonObject = {},
+  ): JsonObject {
+    return this.store.mailbox.addMessage(this.store, threadId, kind, partial);
+  }
+
+  updateMailMessage(id: number, patch: JsonObject): JsonObject {
+    return this.store.mailbox.updateMessage(this.store, id, patch);
+  }
+
+  /** Moves a user to a role: `/roles/{id}/assignments` and the user's `role_id` follow. */
+  assignRole(userId: number, roleId: number): JsonObject {
+    return assignRole(this.store, userId, roleId);
+  }
+
+  /** Gives a user a permission set, replacing the user's set of the same app. */
+  assignPermissionSet(userId: number, permissionSetId: string): JsonObject {
+    return assignPermissionSet(this.store, userId, permissionSetId);
+  }
+
   // ---- controls -------------------------------------------------------------------------------
 
   get legacyTeamsGone(): boolean {
@@ -493,6 +531,7 @@ export class FakePipedrive {
 }
 
 export type { CustomFieldSpec } from './data/fields';
+export type { MailMessageKind } from './data/mailbox';
 export { DEFAULT_RANDOM_FAULT_KINDS } from './http/faults';
 export type { TableName } from './store/store';
 export * from './types';

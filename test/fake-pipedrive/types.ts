@@ -28,6 +28,17 @@ export interface Sizes {
   teams: number;
   /** Each deal gets 0..flowEventsPerDealMax generated flow items. */
   flowEventsPerDealMax: number;
+  /** `/v1/files`; every 12th one is soft-deleted (hidden from the list). */
+  files: number;
+  filters: number;
+  goals: number;
+  /** The token user's mailbox (`/v1/mailbox/mailThreads`). */
+  mailThreads: number;
+  /** Each thread gets 1..mailMessagesPerThreadMax generated messages. */
+  mailMessagesPerThreadMax: number;
+  /** Call logs of every user; `/v1/callLogs` serves only the token user's. */
+  callLogs: number;
+  roles: number;
 }
 
 export const DEFAULT_SIZES: Sizes = {
@@ -48,6 +59,13 @@ export const DEFAULT_SIZES: Sizes = {
   leadLabels: 5,
   teams: 4,
   flowEventsPerDealMax: 6,
+  files: 40,
+  filters: 12,
+  goals: 8,
+  mailThreads: 30,
+  mailMessagesPerThreadMax: 4,
+  callLogs: 30,
+  roles: 5,
 };
 
 /**
@@ -194,7 +212,14 @@ export type CollectionName =
   | 'leads'
   | 'leadLabels'
   | 'currencies'
-  | 'teams';
+  | 'teams'
+  | 'files'
+  | 'filters'
+  | 'goals'
+  | 'mailThreads'
+  | 'callLogs'
+  | 'roles'
+  | 'permissionSets';
 
 export type FieldEntity = 'deal' | 'person' | 'organization' | 'product' | 'activity';
 

@@ -2,6 +2,7 @@ import { Rng } from '../random';
 import { RecordKeys } from '../store/table';
 import { parseRecordTime, SECONDS_PER_DAY, toIsoMillis, toV1Time, toV2Time } from '../time';
 import { JsonObject, Sizes } from '../types';
+import { userAccess } from './access';
 import { StageInfo } from './context';
 import { asciiSlug, CURRENCIES, FIRST_NAMES, LABEL_COLORS, LAST_NAMES } from './words';
 
@@ -37,7 +38,6 @@ export function buildUsers(
     const last = LAST_NAMES[(id * 3) % LAST_NAMES.length];
     const created = createdAt - rng.int(700, 1500) * DAY;
     const isOwner = id === 1;
-    const permissionSet = rng.uuid();
     users.push({
       id,
       name: `${first} ${last}`,
@@ -53,10 +53,8 @@ export function buildUsers(
       // Never-modified users have no modification time at all.
       modified: rng.chance(0.8) ? toV1Time(created + rng.int(1, 600) * DAY) : null,
       has_created_company: isOwner,
-      access: [
-        { app: 'sales', admin: isOwner, permission_set_id: permissionSet },
-        { app: 'global', admin: isOwner, permission_set_id: rng.uuid() },
-      ],
+      // Points at the generated permission sets, which list the same users as assigned.
+      access: userAccess(seed, id),
       // The last user left the company: deactivated users are still listed.
       active_flag: !(id === sizes.users && sizes.users > 2),
       timezone_name: 'Europe/Tallinn',

@@ -1,10 +1,16 @@
+import { accessEndpoints } from './access';
 import { accountEndpoints } from './account';
+import { callLogEndpoints } from './call-logs';
 import { Endpoint } from './common';
 import { dealEndpoints } from './deals';
 import { fieldEndpoints } from './fields';
+import { fileEndpoints } from './files';
 import { flowEndpoints } from './flow';
+import { goalEndpoints } from './goals';
 import { leadEndpoints } from './leads';
+import { mailboxEndpoints } from './mailbox';
 import { noteEndpoints } from './notes';
+import { referenceEndpoints } from './reference';
 import { v2EntityEndpoints } from './v2-entities';
 
 /**
@@ -19,6 +25,12 @@ export const ENDPOINTS: Endpoint[] = [
   ...noteEndpoints,
   ...leadEndpoints,
   ...flowEndpoints,
+  ...fileEndpoints,
+  ...goalEndpoints,
+  ...mailboxEndpoints,
+  ...callLogEndpoints,
+  ...referenceEndpoints,
+  ...accessEndpoints,
 ];
 
 export type { Endpoint, EndpointContext, EndpointResult } from './common';

@@ -36,7 +36,14 @@ import {
   RecordId,
   Sizes,
 } from '../types';
+import { Mailbox } from './mailbox';
 import { EntityTable, RecordFlag, TableSource } from './table';
+import {
+  createWorkspace,
+  presentWorkspaceRecord,
+  WORKSPACE_BEHAVIOUR,
+  WORKSPACE_INSERT_DEFAULTS,
+} from './workspace';
 
 /**
  * All collections of the fake account plus the mutations tests use to simulate users at work.
@@ -46,9 +53,9 @@ import { EntityTable, RecordFlag, TableSource } from './table';
 
 export type TableName = Exclude<CollectionName, 'dealProducts'>;
 
-type TimeStyle = 'v2' | 'v1' | 'isoMillis' | 'none';
+export type TimeStyle = 'v2' | 'v1' | 'isoMillis' | 'none';
 
-interface TableBehaviour {
+export interface TableBehaviour {
   timeStyle: TimeStyle;
   /** The field a change stamps with "now" (null: the collection has none). */
   updateField: string | null;
@@ -144,6 +151,7 @@ const BEHAVIOUR: Record<TableName, TableBehaviour> = {
     addField: null,
     removal: { active_flag: false },
   },
+  ...WORKSPACE_BEHAVIOUR,
 };
 
 /** Deal fields whose changes Pipedrive logs in the deal's flow. */
@@ -165,6 +173,7 @@ export class FakeStore {
   readonly context: GenerationContext;
   readonly fields: FieldCatalog;
   readonly tables: Record<TableName, EntityTable<JsonObject>>;
+  readonly mailbox: Mailbox;
   private readonly dealProductOverlay = new Map<number, JsonObject[]>();
   private readonly addedDealProductDeal = new Map<number, number>();
   private nextDealProductId: number;
@@ -213,6 +222,8 @@ export class FakeStore {
       companyDomain,
     };
 
+    const workspace = createWorkspace(this.context, users, activityTypes, clock);
+    this.mailbox = workspace.mailbox;
     const byTimes = (record: JsonObject) => keysFromTimes(record);
     const uuidAt = (records: JsonObject[]) => (slot: number) =>
       slot < records.length ? (records[slot].id as string) : leadIdAt(seed, 1_000_000 + slot);
@@ -236,6 +247,7 @@ export class FakeStore {
         category: 0,
       })),
       teams: arraySource(buildTeams(seed, sizes, createdAt), byTimes),
+      ...workspace.sources,
     };
     this.tables = Object.fromEntries(
       Object.entries(sources).map(([name, source]) => [name, new EntityTable(name, source)]),
@@ -250,7 +262,7 @@ export class FakeStore {
 
   /** The record as the API shows it (notes get their joined sub-objects). */
   present(name: TableName, record: JsonObject): JsonObject {
-    return name === 'notes' ? this.presentNote(record) : record;
+    return name === 'notes' ? this.presentNote(record) : presentWorkspaceRecord(this, name, record);
   }
 
   find(name: TableName, id: RecordId): { slot: number; record: JsonObject } | undefined {
@@ -648,6 +660,7 @@ const INSERT_DEFAULTS: Partial<Record<TableName, JsonObject>> = {
   // The template row may be the account owner; a new user is not.
   users: { is_you: false, has_created_company: false, is_admin: 0, active_flag: true },
   leads: { is_archived: false },
+  ...WORKSPACE_INSERT_DEFAULTS,
 };
 
 interface ValueHolder {
