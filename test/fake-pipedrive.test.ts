@@ -946,3 +946,122 @@ describe('command line', () => {
     expect(() => parseArguments(['--deals', 'many'])).toThrow(/needs a number/);
   });
 });
+
+describe('activity participants and attendees', () => {
+  let fake: FakePipedrive;
+
+  beforeAll(async () => {
+    fake = new FakePipedrive({ seed: 12 });
+    await fake.start();
+  });
+
+  afterAll(() => fake.stop());
+
+  test('participants start with the activity’s person; attendees are users, persons, guests', () => {
+    const users = new Map(fake.list('users').map((user) => [user.id, user]));
+    const persons = new Map(fake.list('persons').map((person) => [person.id, person]));
+    const activities = fake.list('activities');
+    for (const activity of activities) {
+      const participants = activity.participants as JsonObject[];
+      if (activity.person_id === null) {
+        expect(participants).toEqual([]);
+        continue;
+      }
+      expect(participants[0]).toEqual({ person_id: activity.person_id, primary: true });
+      expect(participants.slice(1).every((p) => p.primary === false)).toBe(true);
+      const ids = participants.map((p) => p.person_id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(persons.has(id)).toBe(true);
+      expect(participants.length).toBeLessThanOrEqual(3);
+    }
+    const withAttendees = activities.filter((a) => (a.attendees as JsonObject[]).length > 0);
+    expect(withAttendees.length).toBeGreaterThan(activities.length / 5);
+    expect(withAttendees.length).toBeLessThan(activities.length / 2);
+    for (const activity of withAttendees) {
+      const [organizer, ...others] = activity.attendees as JsonObject[];
+      const owner = users.get(activity.owner_id) as JsonObject;
+      expect(organizer).toEqual({
+        email: owner.email,
+        name: owner.name,
+        status: 'accepted',
+        is_organizer: true,
+        person_id: null,
+        user_id: owner.id,
+      });
+      for (const attendee of others) {
+        expect(attendee.is_organizer).toBe(false);
+        if (attendee.person_id !== null) {
+          const person = persons.get(attendee.person_id) as JsonObject;
+          expect(attendee.email).toBe((person.emails as JsonObject[])[0].value);
+          expect(attendee.name).toBe(person.name);
+        } else {
+          expect(attendee.user_id).toBeNull();
+        }
+      }
+    }
+    // Outside guests exist too.
+    expect(
+      withAttendees.some((a) =>
+        (a.attendees as JsonObject[]).some((x) => x.person_id === null && x.user_id === null),
+      ),
+    ).toBe(true);
+  });
+
+  test('attendees are only sent with include_fields=attendees', async () => {
+    const plain = await readAllV2(fake, '/api/v2/activities?limit=500');
+    expect(plain.records.every((activity) => !('attendees' in activity))).toBe(true);
+    const asked = await readAllV2(fake, '/api/v2/activities?limit=500&include_fields=attendees');
+    expect(asked.records.map((activity) => activity.attendees)).toEqual(
+      fake
+        .list('activities')
+        .filter((activity) => !activity.is_deleted)
+        .map((activity) => activity.attendees),
+    );
+    const single = await call(fake, '/api/v2/activities/3?include_fields=attendees');
+    expect(single.body.data.attendees).toEqual(fake.get('activities', 3)?.attendees);
+    expect((await call(fake, '/api/v2/activities/3')).body.data.attendees).toBeUndefined();
+    expect((await call(fake, '/api/v2/activities?include_fields=bogus')).status).toBe(400);
+  });
+
+  test('changing participants or attendees is an update of the activity', async () => {
+    fake.clock.advance(120);
+    const attendees = [
+      {
+        email: 'x@y.example',
+        name: 'X Y',
+        status: 'accepted',
+        is_organizer: true,
+        person_id: null,
+        user_id: null,
+      },
+    ];
+    const updated = fake.update('activities', 9, {
+      participants: [{ person_id: 2, primary: true }],
+      attendees,
+    });
+    expect(updated.update_time).toBe(v2Time(fake.clock.nowSeconds()));
+    const changed = await call(
+      fake,
+      `/api/v2/activities?include_fields=attendees&updated_since=${updated.update_time}`,
+    );
+    expect(changed.body.data).toEqual([
+      expect.objectContaining({
+        id: 9,
+        participants: [{ person_id: 2, primary: true }],
+        attendees,
+      }),
+    ]);
+  });
+
+  test('sizes bound both lists', () => {
+    const sparse = new FakePipedrive({
+      seed: 12,
+      sizes: { activityParticipantsMax: 1, activityAttendeesMax: 0 },
+    });
+    const activities = sparse.list('activities');
+    expect(activities.every((a) => (a.participants as JsonObject[]).length <= 1)).toBe(true);
+    expect(activities.every((a) => (a.attendees as JsonObject[]).length === 0)).toBe(true);
+    // Other fields do not depend on these lists.
+    expect(activities.map((a) => a.subject)).toEqual(fake.list('activities').map((a) => a.subject));
+  });
+});

@@ -28,6 +28,10 @@ export interface Sizes {
   teams: number;
   /** Each deal gets 0..flowEventsPerDealMax generated flow items. */
   flowEventsPerDealMax: number;
+  /** An activity with a person has 1..activityParticipantsMax participants. */
+  activityParticipantsMax: number;
+  /** Each activity gets 0..activityAttendeesMax calendar attendees. */
+  activityAttendeesMax: number;
 }
 
 export const DEFAULT_SIZES: Sizes = {
@@ -48,6 +52,8 @@ export const DEFAULT_SIZES: Sizes = {
   leadLabels: 5,
   teams: 4,
   flowEventsPerDealMax: 6,
+  activityParticipantsMax: 3,
+  activityAttendeesMax: 4,
 };
 
 /**
