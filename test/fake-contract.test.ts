@@ -94,6 +94,16 @@ const FIELD_CONTRACT: Partial<ContractCase> = {
   undocumented: ['json_column_flag'],
 };
 
+/** Deals without a person or organization leave a project without them; open ones have no end. */
+const PROJECT_NULLABLE = ['description', 'end_date', 'org_id', 'person_id', 'archive_time'];
+/** Top-level and unassigned tasks, tasks without a due date, open tasks. */
+const TASK_NULLABLE = [
+  'description',
+  'parent_task_id',
+  'assignee_id',
+  'due_date',
+  'marked_as_done_time',
+];
 const CASES: ContractCase[] = [
   // ---- v2 ----
   {
@@ -290,6 +300,15 @@ const CASES: ContractCase[] = [
     request: '/api/v1/legacyTeams/999/users',
     status: 404,
   },
+  {
+    version: 'v1',
+    specPath: '/projects',
+    request: '/api/v1/projects?limit=500&status=open,completed,canceled,deleted&include_archived=1',
+    nullable: PROJECT_NULLABLE,
+  },
+  { version: 'v1', specPath: '/tasks', request: '/api/v1/tasks', nullable: TASK_NULLABLE },
+  { version: 'v1', specPath: '/projects/boards', request: '/api/v1/projects/boards' },
+  { version: 'v1', specPath: '/projects/phases', request: '/api/v1/projects/phases?board_id=2' },
   {
     version: 'v1',
     specPath: '/deals/{id}/flow',

@@ -1065,3 +1065,212 @@ describe('activity participants and attendees', () => {
     expect(activities.map((a) => a.subject)).toEqual(fake.list('activities').map((a) => a.subject));
   });
 });
+
+describe('the Projects add-on', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 13 });
+    await fake.start();
+  });
+
+  afterEach(() => fake.stop());
+
+  const V1_MILLIS = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/;
+
+  test('boards, phases, projects and tasks reference each other and the CRM', () => {
+    const boards = fake.projectItems('projectBoards');
+    const phases = fake.projectItems('projectPhases');
+    const projects = fake.projectItems('projects');
+    const tasks = fake.projectItems('tasks');
+    expect(boards).toHaveLength(2);
+    expect(phases).toHaveLength(8);
+    expect(projects).toHaveLength(24 + 3 + 2);
+    expect(projects.filter((p) => p.status === 'deleted')).toHaveLength(2);
+    expect(projects.filter((p) => p.archive_time !== null)).toHaveLength(3);
+    const phaseBoard = new Map(phases.map((phase) => [phase.id, phase.board_id]));
+    for (const project of projects) {
+      expect(phaseBoard.get(project.phase_id)).toBe(project.board_id);
+      for (const dealId of project.deal_ids as number[]) {
+        const deal = fake.get('deals', dealId) as JsonObject;
+        expect(project.org_id).toBe(deal.org_id);
+        expect(project.person_id).toBe(deal.person_id);
+      }
+      expect(project.add_time).toMatch(V1_MILLIS);
+      expect(String(project.update_time) >= String(project.add_time)).toBe(true);
+      expect(String(project.status_change_time) >= String(project.add_time)).toBe(true);
+    }
+    const byId = new Map(tasks.map((task) => [task.id, task]));
+    const projectIds = new Set(projects.map((project) => project.id));
+    expect(tasks.length).toBeGreaterThan(20);
+    expect(tasks.some((task) => task.parent_task_id !== null)).toBe(true);
+    for (const task of tasks) {
+      expect(projectIds.has(task.project_id)).toBe(true);
+      expect([0, 1]).toContain(task.done);
+      expect(task.marked_as_done_time === null).toBe(task.done === 0);
+      if (task.parent_task_id !== null) {
+        const parent = byId.get(task.parent_task_id) as JsonObject;
+        expect(parent.parent_task_id).toBeNull();
+        expect(parent.project_id).toBe(task.project_id);
+      }
+    }
+  });
+
+  test('/projects: cursor paged, archived and deleted ones only on request, filters', async () => {
+    const projects = fake.projectItems('projects');
+    const visible = projects.filter((p) => p.status !== 'deleted' && p.archive_time === null);
+    const { records, pages } = await readAllV2(fake, '/api/v1/projects?limit=5');
+    expect(ids(records)).toEqual(ids(visible));
+    expect(pages).toBe(Math.ceil(visible.length / 5));
+    const archived = await call(fake, '/api/v1/projects?include_archived=true&limit=500');
+    expect(ids(archived.body.data)).toEqual(ids(projects.filter((p) => p.status !== 'deleted')));
+    const deleted = await call(fake, '/api/v1/projects?status=deleted&include_archived=1');
+    expect(ids(deleted.body.data)).toEqual(ids(projects.filter((p) => p.status === 'deleted')));
+    const phaseId = visible[0].phase_id;
+    const inPhase = await call(fake, `/api/v1/projects?phase_id=${phaseId}&limit=500`);
+    expect(ids(inPhase.body.data)).toEqual(ids(visible.filter((p) => p.phase_id === phaseId)));
+    const open = await call(fake, '/api/v1/projects?status=open,canceled&limit=500');
+    expect(open.body.data.every((p: any) => ['open', 'canceled'].includes(p.status))).toBe(true);
+    for (const bad of ['status=gone', 'limit=501', 'limit=0', 'cursor=nope', 'phase_id=x']) {
+      expect((await call(fake, `/api/v1/projects?${bad}`)).status).toBe(400);
+    }
+    expect(fake.stats.byEndpoint['GET /api/v1/projects'].tokens).toBe(
+      20 * fake.stats.byEndpoint['GET /api/v1/projects'].requests,
+    );
+  });
+
+  test('/projects serves 100 by default, /tasks up to 500', async () => {
+    const big = new FakePipedrive({ seed: 13, sizes: { projects: 150, tasksPerProjectMax: 6 } });
+    await big.start();
+    try {
+      const projects = await call(big, '/api/v1/projects');
+      expect(projects.body.data).toHaveLength(100);
+      expect(projects.body.additional_data.next_cursor).toEqual(expect.any(String));
+      const tasks = await call(big, '/api/v1/tasks');
+      const all = big.projectItems('tasks');
+      expect(all.length).toBeGreaterThan(100);
+      expect(ids(tasks.body.data)).toEqual(ids(all).slice(0, 500));
+    } finally {
+      await big.stop();
+    }
+  });
+
+  test('/tasks filters by project, assignee, parent and done', async () => {
+    const tasks = fake.projectItems('tasks');
+    const sub = tasks.find((task) => task.parent_task_id !== null) as JsonObject;
+    const assigned = tasks.find((task) => task.assignee_id !== null) as JsonObject;
+    const cases: Array<[string, (task: JsonObject) => boolean]> = [
+      [`project_id=${sub.project_id}`, (task) => task.project_id === sub.project_id],
+      [`assignee_id=${assigned.assignee_id}`, (task) => task.assignee_id === assigned.assignee_id],
+      ['parent_task_id=null', (task) => task.parent_task_id === null],
+      [
+        `parent_task_id=${sub.parent_task_id}`,
+        (task) => task.parent_task_id === sub.parent_task_id,
+      ],
+      ['done=1', (task) => task.done === 1],
+      ['done=0&parent_task_id=null', (task) => task.done === 0 && task.parent_task_id === null],
+    ];
+    for (const [query, keep] of cases) {
+      const reply = await call(fake, `/api/v1/tasks?${query}`);
+      expect(ids(reply.body.data)).toEqual(ids(tasks.filter(keep)));
+    }
+    const paged = await readAllV2(fake, '/api/v1/tasks?limit=7');
+    expect(ids(paged.records)).toEqual(ids(tasks));
+    expect((await call(fake, '/api/v1/tasks?done=true')).status).toBe(400);
+    expect((await call(fake, '/api/v1/tasks?parent_task_id=top')).status).toBe(400);
+  });
+
+  test('boards and their phases; phases need an existing board_id', async () => {
+    const boards = await call(fake, '/api/v1/projects/boards');
+    expect(boards.body).toEqual({
+      success: true,
+      data: fake.projectItems('projectBoards'),
+      additional_data: null,
+    });
+    const phases = await call(fake, '/api/v1/projects/phases?board_id=2');
+    expect(phases.body.data.map((phase: any) => [phase.board_id, phase.order_nr])).toEqual([
+      [2, 1],
+      [2, 2],
+      [2, 3],
+      [2, 4],
+    ]);
+    expect(phases.body.data[0].add_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect((await call(fake, '/api/v1/projects/phases')).status).toBe(400);
+    expect((await call(fake, '/api/v1/projects/phases?board_id=two')).status).toBe(400);
+    expect((await call(fake, '/api/v1/projects/phases?board_id=99')).status).toBe(404);
+    expect(fake.stats.byEndpoint['GET /api/v1/projects/phases'].tokens).toBe(4 * 20);
+  });
+
+  test('without the add-on every projects endpoint answers the chosen status', async () => {
+    const paths = [
+      '/api/v1/projects',
+      '/api/v1/tasks',
+      '/api/v1/projects/boards',
+      '/api/v1/projects/phases?board_id=1',
+    ];
+    expect(fake.projectsAddon).toBe(true);
+    fake.projectsAddon = false;
+    expect(fake.projectsAddon).toBe(false);
+    for (const path of paths) {
+      const reply = await call(fake, path);
+      expect(reply.status).toBe(403);
+      expect(reply.body).toMatchObject({ success: false, errorCode: 403, data: null });
+    }
+    // The rest of the account is unaffected.
+    expect((await call(fake, '/api/v2/deals?limit=1')).status).toBe(200);
+    fake.setProjectsAddon(false, 402);
+    expect((await call(fake, '/api/v1/tasks')).status).toBe(402);
+    fake.setProjectsAddon(false, 404);
+    expect((await call(fake, '/api/v1/projects/boards')).status).toBe(404);
+    fake.projectsAddon = true;
+    for (const path of paths) expect((await call(fake, path)).status).toBe(200);
+  });
+
+  test('mutations: insert, update, archive and delete like Pipedrive', async () => {
+    fake.clock.advance(3600);
+    const now = v2Time(fake.clock.nowSeconds()).replace('T', ' ').replace('Z', '.000');
+    const created = fake.insertProjectItem('projects', { title: 'Rollout', board_id: 2 });
+    expect(created).toMatchObject({ id: 30, status: 'open', board_id: 2, add_time: now });
+    expect(fake.projectItems('projectPhases').find((p) => p.id === created.phase_id)).toMatchObject(
+      { board_id: 2 },
+    );
+    fake.clock.advance(60);
+    const completed = fake.updateProjectItem('projects', 30, { status: 'completed' });
+    expect(completed.status_change_time).toBe(completed.update_time);
+    expect(completed.update_time).not.toBe(now);
+
+    const archived = fake.archiveProject(1);
+    expect(archived.archive_time).toBe(archived.update_time);
+    const removed = fake.removeProjectItem('projects', 2);
+    expect(removed).toMatchObject({ id: 2, status: 'deleted' });
+    const listed = ids((await call(fake, '/api/v1/projects?limit=500')).body.data);
+    expect(listed).toContain(30);
+    expect(listed).not.toContain(1);
+    expect(listed).not.toContain(2);
+    const deleted = await call(fake, '/api/v1/projects?status=deleted&limit=500');
+    expect(ids(deleted.body.data)).toContain(2);
+
+    const task = fake.insertProjectItem('tasks', { project_id: 30, title: 'Plan' });
+    const subtask = fake.insertProjectItem('tasks', { project_id: 30, parent_task_id: task.id });
+    expect(() =>
+      fake.insertProjectItem('tasks', { project_id: 30, parent_task_id: subtask.id }),
+    ).toThrow(/subtask/);
+    expect(() => fake.insertProjectItem('tasks', { title: 'orphan' })).toThrow(/project_id/);
+    expect(() => fake.insertProjectItem('projects', { phase_id: 1, board_id: 2 })).toThrow(
+      /phase_id/,
+    );
+    const done = fake.updateProjectItem('tasks', task.id as number, { done: 1 });
+    expect(done.marked_as_done_time).toBe(done.update_time);
+    expect(fake.removeProjectItem('tasks', task.id as number)).toBeNull();
+    const tasks = ids((await call(fake, '/api/v1/tasks?project_id=30')).body.data);
+    expect(tasks).toEqual([]);
+    expect(fake.projectItems('tasks').some((t) => t.id === subtask.id)).toBe(false);
+
+    const board = fake.insertProjectItem('projectBoards', { name: 'New board' });
+    fake.insertProjectItem('projectPhases', { board_id: board.id, name: 'Only phase' });
+    const phases = await call(fake, `/api/v1/projects/phases?board_id=${board.id}`);
+    expect(phases.body.data.map((phase: any) => phase.name)).toEqual(['Only phase']);
+    fake.removeProjectItem('projectBoards', board.id as number);
+    expect((await call(fake, `/api/v1/projects/phases?board_id=${board.id}`)).status).toBe(404);
+  });
+});

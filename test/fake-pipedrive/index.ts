@@ -9,6 +9,7 @@ import { BurstLimiter, DailyBudget } from './http/limits';
 import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
+import { MissingAddonStatus, ProjectCollection } from './store/projects';
 import { MatchCache } from './store/query';
 import { FakeStore, TableName } from './store/store';
 import {
@@ -271,6 +272,46 @@ export class FakePipedrive {
     return structuredClone(this.store.addCustomField(entity, spec));
   }
 
+  // ---- Projects add-on: boards, phases, projects, tasks ------------------------------------------
+
+  /** false: every projects, tasks, boards and phases endpoint answers 403 (see `setProjectsAddon`). */
+  get projectsAddon(): boolean {
+    return this.store.projects.missingAddonStatus === null;
+  }
+
+  set projectsAddon(enabled: boolean) {
+    this.setProjectsAddon(enabled);
+  }
+
+  /** Pipedrive documents no status for a company without the add-on: 403 is the likely one. */
+  setProjectsAddon(enabled: boolean, missingStatus: MissingAddonStatus = 403): void {
+    this.store.projects.missingAddonStatus = enabled ? null : missingStatus;
+  }
+
+  /** What Pipedrive still has: deleted and archived projects included, removed tasks etc. not. */
+  projectItems(collection: ProjectCollection): JsonObject[] {
+    return structuredClone(this.store.projects.list(collection));
+  }
+
+  insertProjectItem(collection: ProjectCollection, partial: JsonObject = {}): JsonObject {
+    return this.store.projects.insert(collection, partial);
+  }
+
+  /** Stamps update_time (and status_change_time / marked_as_done_time when those change). */
+  updateProjectItem(collection: ProjectCollection, id: number, patch: JsonObject): JsonObject {
+    return this.store.projects.update(collection, id, patch);
+  }
+
+  /** Projects become `status: deleted` (returned); tasks with their subtasks, boards, phases vanish. */
+  removeProjectItem(collection: ProjectCollection, id: number): JsonObject | null {
+    return this.store.projects.remove(collection, id);
+  }
+
+  /** Sets archive_time: the project leaves `/projects` unless `include_archived=true`. */
+  archiveProject(id: number): JsonObject {
+    return this.store.projects.archive(id);
+  }
+
   // ---- controls -------------------------------------------------------------------------------
 
   get legacyTeamsGone(): boolean {
@@ -366,5 +407,6 @@ export class FakePipedrive {
 
 export type { CustomFieldSpec } from './data/fields';
 export { DEFAULT_RANDOM_FAULT_KINDS } from './http/faults';
+export type { MissingAddonStatus, ProjectCollection } from './store/projects';
 export type { TableName } from './store/store';
 export * from './types';

@@ -28,6 +28,17 @@ export interface Sizes {
   teams: number;
   /** Each deal gets 0..flowEventsPerDealMax generated flow items. */
   flowEventsPerDealMax: number;
+  /** Project boards (Projects add-on), each with `projectPhasesPerBoard` phases. */
+  projectBoards: number;
+  projectPhasesPerBoard: number;
+  /** Projects served by `/v1/projects` by default (neither archived nor deleted). */
+  projects: number;
+  /** Extra projects only served with `include_archived=true`. */
+  archivedProjects: number;
+  /** Extra projects only served with `status=…,deleted`. */
+  deletedProjects: number;
+  /** Each project gets 0..tasksPerProjectMax tasks, some of them subtasks. */
+  tasksPerProjectMax: number;
   /** An activity with a person has 1..activityParticipantsMax participants. */
   activityParticipantsMax: number;
   /** Each activity gets 0..activityAttendeesMax calendar attendees. */
@@ -52,6 +63,12 @@ export const DEFAULT_SIZES: Sizes = {
   leadLabels: 5,
   teams: 4,
   flowEventsPerDealMax: 6,
+  projectBoards: 2,
+  projectPhasesPerBoard: 4,
+  projects: 24,
+  archivedProjects: 3,
+  deletedProjects: 2,
+  tasksPerProjectMax: 5,
   activityParticipantsMax: 3,
   activityAttendeesMax: 4,
 };

@@ -5,6 +5,7 @@ import { fieldEndpoints } from './fields';
 import { flowEndpoints } from './flow';
 import { leadEndpoints } from './leads';
 import { noteEndpoints } from './notes';
+import { projectEndpoints } from './projects';
 import { v2EntityEndpoints } from './v2-entities';
 
 /**
@@ -19,6 +20,7 @@ export const ENDPOINTS: Endpoint[] = [
   ...noteEndpoints,
   ...leadEndpoints,
   ...flowEndpoints,
+  ...projectEndpoints,
 ];
 
 export type { Endpoint, EndpointContext, EndpointResult } from './common';

@@ -36,6 +36,7 @@ import {
   RecordId,
   Sizes,
 } from '../types';
+import { ProjectStore } from './projects';
 import { EntityTable, RecordFlag, TableSource } from './table';
 
 /**
@@ -170,6 +171,8 @@ export class FakeStore {
   private nextDealProductId: number;
   private readonly addedFlow = new Map<number, FlowItem[]>();
   private nextFlowId = 2_000_000_000;
+  /** Boards, phases, projects and tasks of the Projects add-on, built on first use. */
+  readonly projects = new ProjectStore(this);
 
   constructor(
     seed: number,
@@ -458,6 +461,10 @@ export class FakeStore {
   }
 
   // ---- helpers --------------------------------------------------------------------------------
+
+  nowSeconds(): number {
+    return this.clock.nowSeconds();
+  }
 
   stamp(style: TimeStyle): string {
     const now = this.clock.nowSeconds();
