@@ -39,6 +39,8 @@ interface ContractCase {
   customFieldsAtRoot?: boolean;
   /** The file wraps the list items in a whole response (`{success, data}`): unwrap it. */
   itemsWrapped?: boolean;
+  /** The file's item schema is wrong: the schema to check records against, built from it. */
+  itemSchema?: (documented: JsonObject) => JsonObject;
 }
 
 const CUSTOM_FIELD_KEY = '^[0-9a-f]{40}(_[a-z0-9_]+)?$';
@@ -104,6 +106,50 @@ const TASK_NULLABLE = [
   'due_date',
   'marked_as_done_time',
 ];
+/** Counters and activity dates of a person that the fake does not compute. */
+const PERSON_COUNTERS = /_count$|^(next|last)_activity_|^last_(incoming|outgoing)_mail_time$/;
+
+/**
+ * The file declares each deal participant to be a Person, yet its own example (like the API)
+ * wraps the person: the relation's id, add time and flag, `person_id` and `added_by_user_id`
+ * as objects with a `value`, the deal, and the Person itself under `person`.
+ */
+function participantItem(person: JsonObject): JsonObject {
+  const properties = person.properties as Record<string, JsonObject>;
+  const object = (shape: Record<string, JsonObject>): JsonObject => ({
+    type: 'object',
+    properties: shape,
+    required: Object.keys(shape),
+    additionalProperties: false,
+  });
+  return {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' },
+      person_id: object({
+        active_flag: { type: 'boolean' },
+        name: { type: 'string' },
+        email: properties.email,
+        phone: properties.phone,
+        owner_id: { type: 'integer' },
+        value: { type: 'integer' },
+      }),
+      add_time: { type: 'string', format: 'date-time' },
+      active_flag: { type: 'boolean' },
+      related_item_data: object({ deal_id: { type: 'integer' }, title: { type: 'string' } }),
+      person: {
+        ...person,
+        required: Object.keys(properties).filter((name) => !PERSON_COUNTERS.test(name)),
+        additionalProperties: false,
+      },
+      // The same user object as the person's owner.
+      added_by_user_id: properties.owner_id,
+      related_item_type: { type: 'string', enum: ['deal'] },
+      related_item_id: { type: 'integer' },
+    },
+  };
+}
+
 const CASES: ContractCase[] = [
   // ---- v2 ----
   {
@@ -196,6 +242,24 @@ const CASES: ContractCase[] = [
   { version: 'v2', specPath: '/pipelines/{id}', request: '/api/v2/pipelines/1' },
   { version: 'v2', specPath: '/stages', request: '/api/v2/stages?limit=500' },
   { version: 'v2', specPath: '/stages/{id}', request: '/api/v2/stages/2' },
+  ...(['deals', 'persons', 'organizations', 'products'] as const).map((table): ContractCase => ({
+    version: 'v2',
+    specPath: `/${table}/{id}/followers`,
+    request: (fake) =>
+      `/api/v2/${table}/${firstWith(fake, table, (id) => fake.followersOf(table, id))}/followers`,
+  })),
+  {
+    version: 'v2',
+    specPath: '/deals/installments',
+    request: (fake) =>
+      `/api/v2/deals/installments?limit=500&deal_ids=${idsWith(fake, 'deals', (id) => fake.installmentsOf(id)).join(',')}`,
+  },
+  {
+    version: 'v2',
+    specPath: '/products/{id}/variations',
+    request: (fake) =>
+      `/api/v2/products/${firstWith(fake, 'products', (id) => fake.productVariationsOf(id))}/variations`,
+  },
   // ---- v1 ----
   {
     version: 'v1',
@@ -302,6 +366,16 @@ const CASES: ContractCase[] = [
   },
   {
     version: 'v1',
+    specPath: '/deals/{id}/participants',
+    // A deal with several participants, so persons with and without organization show up.
+    request: (fake) =>
+      `/api/v1/deals/${firstWith(fake, 'deals', (id) => (fake.dealParticipantsOf(id) ?? []).slice(2))}/participants`,
+    itemSchema: participantItem,
+    // Persons without an organization, a picture or a label.
+    nullable: ['person.org_id', 'person.org_name', 'person.picture_id', 'person.label'],
+  },
+  {
+    version: 'v1',
     specPath: '/projects',
     request: '/api/v1/projects?limit=500&status=open,completed,canceled,deleted&include_archived=1',
     nullable: PROJECT_NULLABLE,
@@ -323,6 +397,29 @@ function caseName(contract: ContractCase): string {
 
 function dealWithProducts(fake: FakePipedrive): number {
   return fake.list('dealProducts')[0].deal_id as number;
+}
+
+/** Ids of the first 100 records of a table with a non-empty child list. */
+function idsWith(
+  fake: FakePipedrive,
+  table: 'deals' | 'persons' | 'organizations' | 'products',
+  children: (id: number) => unknown[] | undefined,
+): number[] {
+  const ids = fake
+    .list(table)
+    .map((record) => record.id as number)
+    .filter((id) => (children(id) ?? []).length > 0);
+  return ids.slice(0, 100);
+}
+
+function firstWith(
+  fake: FakePipedrive,
+  table: 'deals' | 'persons' | 'organizations' | 'products',
+  children: (id: number) => unknown[] | undefined,
+): number {
+  const [id] = idsWith(fake, table, children);
+  if (id === undefined) throw new Error(`No ${table} record with children to check`);
+  return id;
 }
 
 function dealWithLongestFlow(fake: FakePipedrive): number {
@@ -390,6 +487,7 @@ describeWithOpenApi('the fake against Pipedrive’s OpenAPI files', () => {
         const wrapped = (data.items as JsonObject).properties as Record<string, JsonObject>;
         data.items = wrapped.data;
       }
+      if (contract.itemSchema) data.items = contract.itemSchema(data.items as JsonObject);
       tighten(data.type === 'array' ? (data.items as JsonObject) : data, contract);
       schema.required = ['success', 'data'];
     }

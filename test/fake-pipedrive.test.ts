@@ -1274,3 +1274,295 @@ describe('the Projects add-on', () => {
     expect((await call(fake, `/api/v1/projects/phases?board_id=${board.id}`)).status).toBe(404);
   });
 });
+
+describe('followers, deal participants, installments and product variations', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 14 });
+    await fake.start();
+  });
+
+  afterEach(() => fake.stop());
+
+  const TABLES = ['deals', 'persons', 'organizations', 'products'] as const;
+
+  test('followers: the owner first, distinct users, cursor paged, 404 for unknown parents', async () => {
+    for (const table of TABLES) {
+      const records = fake.list(table);
+      let total = 0;
+      for (const record of records) {
+        const followers = fake.followersOf(table, record.id as number) as JsonObject[];
+        total += followers.length;
+        const users = followers.map((follower) => follower.user_id as number);
+        expect(new Set(users).size).toBe(users.length);
+        expect(users.every((id) => id >= 1 && id <= 8)).toBe(true);
+        if (followers.length > 0) {
+          expect(followers[0]).toEqual({ user_id: record.owner_id, add_time: record.add_time });
+        }
+        for (const follower of followers) {
+          expect(seconds(follower.add_time as string)).toBeGreaterThanOrEqual(
+            seconds(record.add_time as string),
+          );
+        }
+      }
+      expect(total).toBeGreaterThan(records.length * 0.8);
+      const id = records.find((r) => fake.followersOf(table, r.id as number)!.length > 1)!.id;
+      const { records: served, pages } = await readAllV2(
+        fake,
+        `/api/v2/${table}/${id}/followers?limit=1`,
+      );
+      const expected = fake.followersOf(table, id as number) as JsonObject[];
+      expect(served).toEqual(
+        [...expected].sort((a, b) => (a.user_id as number) - (b.user_id as number)),
+      );
+      expect(pages).toBe(expected.length);
+      expect((await call(fake, `/api/v2/${table}/999999/followers`)).status).toBe(404);
+      expect((await call(fake, `/api/v2/${table}/abc/followers`)).status).toBe(400);
+      expect((await call(fake, `/api/v2/${table}/${id}/followers?limit=501`)).status).toBe(400);
+      expect(fake.stats.byEndpoint[`GET /api/v2/${table}/{id}/followers`].tokens).toBe(
+        10 * fake.stats.byEndpoint[`GET /api/v2/${table}/{id}/followers`].requests,
+      );
+    }
+  });
+
+  test('adding and removing followers leaves the parent’s update_time alone', async () => {
+    const deal = fake.get('deals', 5) as JsonObject;
+    const following = (fake.followersOf('deals', 5) as JsonObject[]).map((f) => f.user_id);
+    const newcomer = [1, 2, 3, 4, 5, 6, 7, 8].find((id) => !following.includes(id)) as number;
+    fake.clock.advance(600);
+    const added = fake.addFollower('deals', 5, newcomer);
+    expect(added).toEqual({ user_id: newcomer, add_time: v2Time(fake.clock.nowSeconds()) });
+    expect(() => fake.addFollower('deals', 5, newcomer)).toThrow(/already follows/);
+    expect(() => fake.addFollower('deals', 5, 99)).toThrow(/users/);
+    const reply = await call(fake, '/api/v2/deals/5/followers');
+    expect(reply.body.data).toContainEqual(added);
+    expect(fake.get('deals', 5)?.update_time).toBe(deal.update_time);
+    const counts = await call(fake, '/api/v2/deals/5?include_fields=followers_count');
+    expect(counts.body.data.followers_count).toBe(following.length + 1);
+    fake.removeFollower('deals', 5, newcomer);
+    expect((await call(fake, '/api/v2/deals/5/followers')).body.data).not.toContainEqual(added);
+    expect(() => fake.removeFollower('deals', 5, newcomer)).toThrow(/does not follow/);
+    const person = fake.insert('persons', { name: 'Fresh' });
+    expect(fake.followersOf('persons', person.id as number)).toEqual([]);
+    fake.addFollower('persons', person.id as number, 2);
+    expect((await call(fake, `/api/v2/persons/${person.id}/followers`)).body.data).toHaveLength(1);
+  });
+
+  test('deal participants: the contact person first, v1 shape with joined person and user', async () => {
+    const deals = fake.list('deals');
+    for (const deal of deals) {
+      const participants = fake.dealParticipantsOf(deal.id as number) as JsonObject[];
+      if (deal.person_id !== null) expect(participants[0].person_id).toBe(deal.person_id);
+      const persons = participants.map((p) => p.person_id);
+      expect(new Set(persons).size).toBe(persons.length);
+    }
+    const deal = deals.find(
+      (d) => d.person_id !== null && fake.dealParticipantsOf(d.id as number)!.length === 3,
+    ) as JsonObject;
+    const rows = fake.dealParticipantsOf(deal.id as number) as JsonObject[];
+    const reply = await call(fake, `/api/v1/deals/${deal.id}/participants`);
+    expect(reply.status).toBe(200);
+    const [first] = reply.body.data;
+    const person = fake.get('persons', deal.person_id as number) as JsonObject;
+    expect(first).toMatchObject({
+      id: rows[0].id,
+      person_id: { value: person.id, name: person.name, active_flag: true },
+      add_time: rows[0].add_time,
+      active_flag: true,
+      related_item_data: { deal_id: deal.id, title: deal.title },
+      person: { id: person.id, name: person.name, first_name: person.first_name },
+      added_by_user_id: { value: rows[0].added_by_user_id },
+      related_item_type: 'deal',
+      related_item_id: deal.id,
+    });
+    expect(first.add_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(first.person.update_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(Object.keys(reply.body.related_objects.person).map(Number).sort()).toEqual(
+      rows.map((row) => row.person_id).sort(),
+    );
+    const paged = await readAllV1(fake, `/api/v1/deals/${deal.id}/participants?limit=2`);
+    expect(paged.pages).toBe(2);
+    expect(ids(paged.records)).toEqual(ids(rows));
+    // Joined when read: a renamed person shows its new name.
+    fake.update('persons', person.id as number, { name: 'Renamed Person' });
+    const again = await call(fake, `/api/v1/deals/${deal.id}/participants?limit=1`);
+    expect(again.body.data[0].person.name).toBe('Renamed Person');
+    expect((await call(fake, '/api/v1/deals/999999/participants')).status).toBe(404);
+    expect(fake.stats.byEndpoint['GET /api/v1/deals/{id}/participants'].tokens).toBe(10 * 5);
+  });
+
+  test('participants: add and remove without touching the deal; empty pages are null', async () => {
+    const empty = fake
+      .list('deals')
+      .find((d) => fake.dealParticipantsOf(d.id as number)!.length === 0) as JsonObject;
+    const reply = await call(fake, `/api/v1/deals/${empty.id}/participants`);
+    expect(reply.body.data).toBeNull();
+    expect(reply.body.additional_data.pagination.more_items_in_collection).toBe(false);
+    fake.clock.advance(30);
+    const added = fake.addDealParticipant(empty.id as number, 7, 3);
+    expect(added).toMatchObject({ deal_id: empty.id, person_id: 7, added_by_user_id: 3 });
+    expect(added.id).toBeGreaterThan(425 * 3);
+    expect(() => fake.addDealParticipant(empty.id as number, 7)).toThrow(/already/);
+    const listed = await call(fake, `/api/v1/deals/${empty.id}/participants`);
+    expect(listed.body.data.map((p: any) => p.person.id)).toEqual([7]);
+    expect(fake.get('deals', empty.id as number)?.update_time).toBe(empty.update_time);
+    const counted = await call(fake, `/api/v2/deals/${empty.id}?include_fields=participants_count`);
+    expect(counted.body.data.participants_count).toBe(1);
+    fake.removeDealParticipant(empty.id as number, added.id as number);
+    expect((await call(fake, `/api/v1/deals/${empty.id}/participants`)).body.data).toBeNull();
+  });
+
+  test('installments: only on deals of one-time products, adding up to their sum', async () => {
+    const deals = fake.list('deals');
+    let withInstallments = 0;
+    for (const deal of deals) {
+      const installments = fake.installmentsOf(deal.id as number);
+      if (installments.length === 0) continue;
+      withInstallments++;
+      const lines = fake.dealProductsOf(deal.id as number);
+      expect(lines.every((line) => line.billing_frequency === 'one-time')).toBe(true);
+      const total = lines.reduce((sum, line) => sum + (line.sum as number), 0);
+      const paid = installments.reduce((sum, item) => sum + (item.amount as number), 0);
+      expect(paid).toBeCloseTo(total, 2);
+      expect(installments.every((item) => item.deal_id === deal.id)).toBe(true);
+      expect(installments[0].billing_date).toMatch(/^\d{4}-\d\d-\d\d$/);
+    }
+    expect(withInstallments).toBeGreaterThan(10);
+    const dealIds = deals.slice(0, 100).map((deal) => deal.id as number);
+    const expected = dealIds.flatMap((id) => fake.installmentsOf(id));
+    const { records } = await readAllV2(
+      fake,
+      `/api/v2/deals/installments?limit=2&deal_ids=${dealIds.join(',')}`,
+    );
+    expect(ids(records)).toEqual(ids(expected).sort((a: any, b: any) => a - b));
+    const byDate = await call(
+      fake,
+      `/api/v2/deals/installments?limit=500&sort_by=billing_date&sort_direction=desc&deal_ids=${dealIds.join(',')}`,
+    );
+    const dates = byDate.body.data.map((item: any) => item.billing_date);
+    expect(dates).toEqual([...dates].sort().reverse());
+    expect((await call(fake, '/api/v2/deals/installments')).status).toBe(400);
+    expect(
+      (await call(fake, `/api/v2/deals/installments?deal_ids=${[...dealIds, 101].join(',')}`))
+        .status,
+    ).toBe(400);
+    expect((await call(fake, '/api/v2/deals/installments?deal_ids=1&sort_by=amount')).status).toBe(
+      400,
+    );
+  });
+
+  test('installments: add, update, remove; recurring products refuse them', async () => {
+    const eligible = fake
+      .list('deals')
+      .find(
+        (d) =>
+          fake.installmentsOf(d.id as number).length === 0 &&
+          fake.dealProductsOf(d.id as number).length > 0 &&
+          fake.dealProductsOf(d.id as number).every((l) => l.billing_frequency === 'one-time'),
+      ) as JsonObject;
+    const recurring = fake
+      .list('deals')
+      .find((d) =>
+        fake.dealProductsOf(d.id as number).some((l) => l.billing_frequency !== 'one-time'),
+      ) as JsonObject;
+    expect(() => fake.addInstallment(recurring.id as number)).toThrow(/one-time/);
+    const dealId = eligible.id as number;
+    const added = fake.addInstallment(dealId, {
+      description: 'Setup fee',
+      amount: 250,
+      billing_date: '2026-07-01',
+    });
+    expect(added).toEqual({
+      id: expect.any(Number),
+      amount: 250,
+      billing_date: '2026-07-01',
+      description: 'Setup fee',
+      deal_id: dealId,
+    });
+    fake.updateInstallment(dealId, added.id as number, { amount: 300 });
+    const reply = await call(fake, `/api/v2/deals/installments?deal_ids=${dealId}`);
+    expect(reply.body.data).toEqual([{ ...added, amount: 300 }]);
+    expect(fake.get('deals', dealId)?.update_time).toBe(eligible.update_time);
+    fake.removeInstallment(dealId, added.id as number);
+    expect((await call(fake, `/api/v2/deals/installments?deal_ids=${dealId}`)).body.data).toEqual(
+      [],
+    );
+    expect(() => fake.removeInstallment(dealId, added.id as number)).toThrow(/installment/);
+  });
+
+  test('product variations: priced in the product’s currencies, add, update, remove', async () => {
+    const products = fake.list('products');
+    const withVariations = products.filter(
+      (p) => (fake.productVariationsOf(p.id as number) as JsonObject[]).length > 0,
+    );
+    expect(withVariations.length).toBeGreaterThan(3);
+    expect(withVariations.length).toBeLessThan(products.length);
+    const seen = new Set<number>();
+    for (const product of withVariations) {
+      for (const variation of fake.productVariationsOf(product.id as number) as JsonObject[]) {
+        expect(seen.has(variation.id as number)).toBe(false);
+        seen.add(variation.id as number);
+        expect(variation.product_id).toBe(product.id);
+        const prices = variation.prices as JsonObject[];
+        expect(prices.map((price) => price.currency)).toEqual(
+          (product.prices as JsonObject[]).map((price) => price.currency),
+        );
+        expect(prices.every((price) => price.product_variation_id === variation.id)).toBe(true);
+      }
+    }
+    const product = withVariations[0];
+    const served = await readAllV2(fake, `/api/v2/products/${product.id}/variations?limit=1`);
+    expect(served.records).toEqual(fake.productVariationsOf(product.id as number));
+    expect((await call(fake, '/api/v2/products/999999/variations')).status).toBe(404);
+
+    fake.clock.advance(60);
+    const added = fake.addProductVariation(product.id as number, { name: 'XL' });
+    expect(added.prices).toEqual([
+      {
+        product_variation_id: added.id,
+        currency: 'EUR',
+        price: 0,
+        cost: 0,
+        direct_cost: 0,
+        notes: '',
+      },
+    ]);
+    expect(seen.has(added.id as number)).toBe(false);
+    const renamed = fake.updateProductVariation(product.id as number, added.id as number, {
+      name: 'XXL',
+    });
+    expect(renamed.name).toBe('XXL');
+    const listed = await call(fake, `/api/v2/products/${product.id}/variations?limit=500`);
+    expect(listed.body.data).toContainEqual(renamed);
+    expect(fake.get('products', product.id as number)?.update_time).toBe(product.update_time);
+    fake.removeProductVariation(product.id as number, added.id as number);
+    const after = await call(fake, `/api/v2/products/${product.id}/variations?limit=500`);
+    expect(ids(after.body.data)).not.toContain(added.id);
+  });
+
+  test('children are deterministic and sized by Sizes', () => {
+    const again = new FakePipedrive({ seed: 14 });
+    for (const id of [1, 2, 3, 50]) {
+      expect(again.followersOf('organizations', id)).toEqual(fake.followersOf('organizations', id));
+      expect(again.dealParticipantsOf(id)).toEqual(fake.dealParticipantsOf(id));
+      expect(again.installmentsOf(id)).toEqual(fake.installmentsOf(id));
+      expect(again.productVariationsOf(id)).toEqual(fake.productVariationsOf(id));
+    }
+    const none = new FakePipedrive({
+      seed: 14,
+      sizes: {
+        followersPerItemMax: 0,
+        dealParticipantsPerDealMax: 0,
+        installmentsPerDealMax: 0,
+        variationsPerProductMax: 0,
+      },
+    });
+    for (const deal of none.list('deals')) {
+      expect(none.followersOf('deals', deal.id as number)).toEqual([]);
+      expect(none.dealParticipantsOf(deal.id as number)).toEqual([]);
+      expect(none.installmentsOf(deal.id as number)).toEqual([]);
+    }
+    expect(none.productVariationsOf(1)).toEqual([]);
+  });
+});

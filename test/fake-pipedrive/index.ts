@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 
 import { FakeClock } from './clock';
 import { CustomFieldSpec } from './data/fields';
+import { FollowedTable } from './data/subresources';
 import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
 import { BurstLimiter, DailyBudget } from './http/limits';
@@ -312,6 +313,72 @@ export class FakePipedrive {
     return this.store.projects.archive(id);
   }
 
+  // ---- followers, deal participants, installments, product variations ----------------------------
+  // Pipedrive keeps these as records of their own: changing them leaves the parent's update_time.
+
+  /** v2 followers `{user_id, add_time}`; undefined for an unknown parent. */
+  followersOf(table: FollowedTable, id: number): JsonObject[] | undefined {
+    const followers = this.store.subresources.followersOf(table, id);
+    return followers ? structuredClone(followers) : undefined;
+  }
+
+  addFollower(table: FollowedTable, id: number, userId: number): JsonObject {
+    return this.store.subresources.addFollower(table, id, userId);
+  }
+
+  removeFollower(table: FollowedTable, id: number, userId: number): void {
+    this.store.subresources.removeFollower(table, id, userId);
+  }
+
+  /** Stored rows `{id, deal_id, person_id, add_time, added_by_user_id}` (the endpoint joins the rest). */
+  dealParticipantsOf(dealId: number): JsonObject[] | undefined {
+    const participants = this.store.subresources.dealParticipantsOf(dealId);
+    return participants ? structuredClone(participants) : undefined;
+  }
+
+  addDealParticipant(dealId: number, personId: number, addedByUserId = 1): JsonObject {
+    return this.store.subresources.addDealParticipant(dealId, personId, addedByUserId);
+  }
+
+  removeDealParticipant(dealId: number, participantId: number): void {
+    this.store.subresources.removeDealParticipant(dealId, participantId);
+  }
+
+  installmentsOf(dealId: number): JsonObject[] {
+    return structuredClone(this.store.subresources.installmentsOf(dealId));
+  }
+
+  /** Throws, like Pipedrive's 400, unless the deal's products are all one-time ones. */
+  addInstallment(dealId: number, partial: JsonObject = {}): JsonObject {
+    return this.store.subresources.addInstallment(dealId, partial);
+  }
+
+  updateInstallment(dealId: number, id: number, patch: JsonObject): JsonObject {
+    return this.store.subresources.updateInstallment(dealId, id, patch);
+  }
+
+  removeInstallment(dealId: number, id: number): void {
+    this.store.subresources.removeInstallment(dealId, id);
+  }
+
+  /** undefined for an unknown product. */
+  productVariationsOf(productId: number): JsonObject[] | undefined {
+    const variations = this.store.subresources.variationsOf(productId);
+    return variations ? structuredClone(variations) : undefined;
+  }
+
+  addProductVariation(productId: number, partial: JsonObject = {}): JsonObject {
+    return this.store.subresources.addVariation(productId, partial);
+  }
+
+  updateProductVariation(productId: number, id: number, patch: JsonObject): JsonObject {
+    return this.store.subresources.updateVariation(productId, id, patch);
+  }
+
+  removeProductVariation(productId: number, id: number): void {
+    this.store.subresources.removeVariation(productId, id);
+  }
+
   // ---- controls -------------------------------------------------------------------------------
 
   get legacyTeamsGone(): boolean {
@@ -406,6 +473,7 @@ export class FakePipedrive {
 }
 
 export type { CustomFieldSpec } from './data/fields';
+export type { FollowedTable } from './data/subresources';
 export { DEFAULT_RANDOM_FAULT_KINDS } from './http/faults';
 export type { MissingAddonStatus, ProjectCollection } from './store/projects';
 export type { TableName } from './store/store';

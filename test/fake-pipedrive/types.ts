@@ -39,6 +39,14 @@ export interface Sizes {
   deletedProjects: number;
   /** Each project gets 0..tasksPerProjectMax tasks, some of them subtasks. */
   tasksPerProjectMax: number;
+  /** Each deal gets 0..dealParticipantsPerDealMax participants (its contact person first). */
+  dealParticipantsPerDealMax: number;
+  /** Each deal, person, organization and product gets 0..followersPerItemMax followers. */
+  followersPerItemMax: number;
+  /** Each deal whose products are all one-time gets 0..installmentsPerDealMax installments. */
+  installmentsPerDealMax: number;
+  /** Each product gets 0..variationsPerProductMax variations. */
+  variationsPerProductMax: number;
   /** An activity with a person has 1..activityParticipantsMax participants. */
   activityParticipantsMax: number;
   /** Each activity gets 0..activityAttendeesMax calendar attendees. */
@@ -69,6 +77,10 @@ export const DEFAULT_SIZES: Sizes = {
   archivedProjects: 3,
   deletedProjects: 2,
   tasksPerProjectMax: 5,
+  dealParticipantsPerDealMax: 3,
+  followersPerItemMax: 3,
+  installmentsPerDealMax: 3,
+  variationsPerProductMax: 3,
   activityParticipantsMax: 3,
   activityAttendeesMax: 4,
 };

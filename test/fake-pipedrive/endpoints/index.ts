@@ -6,6 +6,7 @@ import { flowEndpoints } from './flow';
 import { leadEndpoints } from './leads';
 import { noteEndpoints } from './notes';
 import { projectEndpoints } from './projects';
+import { subresourceEndpoints } from './subresources';
 import { v2EntityEndpoints } from './v2-entities';
 
 /**
@@ -21,6 +22,7 @@ export const ENDPOINTS: Endpoint[] = [
   ...leadEndpoints,
   ...flowEndpoints,
   ...projectEndpoints,
+  ...subresourceEndpoints,
 ];
 
 export type { Endpoint, EndpointContext, EndpointResult } from './common';

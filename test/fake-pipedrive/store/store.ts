@@ -37,6 +37,7 @@ import {
   Sizes,
 } from '../types';
 import { ProjectStore } from './projects';
+import { SubresourceStore } from './subresources';
 import { EntityTable, RecordFlag, TableSource } from './table';
 
 /**
@@ -173,6 +174,8 @@ export class FakeStore {
   private nextFlowId = 2_000_000_000;
   /** Boards, phases, projects and tasks of the Projects add-on, built on first use. */
   readonly projects = new ProjectStore(this);
+  /** Followers, deal participants, installments and product variations, per parent. */
+  readonly subresources = new SubresourceStore(this);
 
   constructor(
     seed: number,
