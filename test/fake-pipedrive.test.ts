@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import { FakePipedrive, JsonObject } from './fake-pipedrive';
 import { parseArguments } from './fake-pipedrive/cli';
 import { CUSTOM_FIELD_SPECS } from './fake-pipedrive/data/fields';
@@ -1564,5 +1567,106 @@ describe('followers, deal participants, installments and product variations', ()
       expect(none.installmentsOf(deal.id as number)).toEqual([]);
     }
     expect(none.productVariationsOf(1)).toEqual([]);
+  });
+});
+
+describe('the schemas of the streams these endpoints feed', () => {
+  const properties = (stream: string): Record<string, any> =>
+    JSON.parse(
+      fs.readFileSync(path.join(__dirname, '..', 'resources', 'schemas', `${stream}.json`), 'utf8'),
+    ).properties;
+
+  test('declare every field the fake serves, and nothing it lacks but derived columns', async () => {
+    const fake = new FakePipedrive({ seed: 15 });
+    await fake.start();
+    try {
+      const data = async (url: string) => (await call(fake, url)).body.data as JsonObject[];
+      const deals = fake.list('deals').slice(0, 100);
+      const dealIds = deals.map((deal) => deal.id).join(',');
+      const withParent = (key: string, id: unknown, items: JsonObject[]) =>
+        items.map((item) => ({ [key]: id, ...item }));
+      const participantDeal = deals.find((d) => fake.dealParticipantsOf(d.id as number)!.length);
+      const product = fake
+        .list('products')
+        .find((p) => fake.productVariationsOf(p.id as number)!.length > 0) as JsonObject;
+      const activities = await data('/api/v2/activities?limit=500&include_fields=attendees');
+      const activityRows = (field: string) =>
+        activities.flatMap((activity) =>
+          (activity[field] as JsonObject[]).map((item) => ({
+            activity_id: activity.id,
+            ...item,
+            activity_update_time: activity.update_time,
+          })),
+        );
+      const rows: Record<string, JsonObject[]> = {
+        projects: await data(
+          '/api/v1/projects?limit=500&status=open,completed,canceled,deleted&include_archived=1',
+        ),
+        tasks: await data('/api/v1/tasks'),
+        project_boards: await data('/api/v1/projects/boards'),
+        project_phases: await data('/api/v1/projects/phases?board_id=1'),
+        deal_installments: await data(`/api/v2/deals/installments?limit=500&deal_ids=${dealIds}`),
+        deal_participants: withParent(
+          'deal_id',
+          participantDeal?.id,
+          await data(`/api/v1/deals/${participantDeal?.id}/participants`),
+        ),
+        product_variations: await data(`/api/v2/products/${product.id}/variations`),
+        activity_participants: activityRows('participants'),
+        activity_attendees: activityRows('attendees'),
+      };
+      for (const [stream, table, key] of [
+        ['deal_followers', 'deals', 'deal_id'],
+        ['person_followers', 'persons', 'person_id'],
+        ['organization_followers', 'organizations', 'organization_id'],
+        ['product_followers', 'products', 'product_id'],
+      ] as const) {
+        rows[stream] = withParent(key, 1, await data(`/api/v2/${table}/1/followers`));
+      }
+      const derived: Record<string, string[]> = { projects: ['is_deleted', 'is_archived'] };
+      for (const [stream, records] of Object.entries(rows)) {
+        expect([stream, records.length > 0]).toEqual([stream, true]);
+        const declared = properties(stream);
+        const served = new Set(records.flatMap((record) => Object.keys(record)));
+        expect([stream, [...served].filter((name) => !(name in declared))]).toEqual([stream, []]);
+        const missing = Object.keys(declared).filter(
+          (name) => !served.has(name) && !(derived[stream] ?? []).includes(name),
+        );
+        expect([stream, missing]).toEqual([stream, []]);
+      }
+      // Nested objects: what the fake serves is declared too.
+      const person = properties('deal_participants').person.properties;
+      const persons = rows.deal_participants.map((row) => row.person as JsonObject);
+      expect(persons.flatMap(Object.keys).filter((name) => !(name in person))).toEqual([]);
+      const price = properties('product_variations').prices.items.properties;
+      const prices = rows.product_variations.flatMap((row) => row.prices as JsonObject[]);
+      expect(prices.flatMap(Object.keys).filter((name) => !(name in price))).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('primary key columns are the only non-nullable ones', () => {
+    const keys: Record<string, string[]> = {
+      projects: ['id'],
+      tasks: ['id'],
+      project_boards: ['id'],
+      project_phases: ['id'],
+      deal_installments: ['id'],
+      deal_participants: ['id'],
+      deal_followers: ['deal_id', 'user_id'],
+      person_followers: ['person_id', 'user_id'],
+      organization_followers: ['organization_id', 'user_id'],
+      product_followers: ['product_id', 'user_id'],
+      product_variations: ['id'],
+      activity_participants: ['activity_id', 'person_id'],
+      activity_attendees: ['activity_id', 'email'],
+    };
+    for (const [stream, key] of Object.entries(keys)) {
+      const required = Object.entries(properties(stream))
+        .filter(([, property]) => !([] as unknown[]).concat(property.type).includes('null'))
+        .map(([name]) => name);
+      expect([stream, required]).toEqual([stream, key]);
+    }
   });
 });
