@@ -47,6 +47,8 @@ interface ContractCase {
   recordAt?: string;
   /** The stream whose schema (resources/schemas) must declare every field of the record. */
   stream?: string;
+  /** The file's item schema is wrong: the schema to check records against, built from it. */
+  itemSchema?: (documented: JsonObject) => JsonObject;
 }
 
 const CUSTOM_FIELD_KEY = '^[0-9a-f]{40}(_[a-z0-9_]+)?$';
@@ -103,6 +105,60 @@ const FIELD_CONTRACT: Partial<ContractCase> = {
   optional: ['options_deleted', 'is_subfield', 'subfields'],
   undocumented: ['json_column_flag'],
 };
+
+/** Deals without a person or organization leave a project without them; open ones have no end. */
+const PROJECT_NULLABLE = ['description', 'end_date', 'org_id', 'person_id', 'archive_time'];
+/** Top-level and unassigned tasks, tasks without a due date, open tasks. */
+const TASK_NULLABLE = [
+  'description',
+  'parent_task_id',
+  'assignee_id',
+  'due_date',
+  'marked_as_done_time',
+];
+/** Counters and activity dates of a person that the fake does not compute. */
+const PERSON_COUNTERS = /_count$|^(next|last)_activity_|^last_(incoming|outgoing)_mail_time$/;
+
+/**
+ * The file declares each deal participant to be a Person, yet its own example (like the API)
+ * wraps the person: the relation's id, add time and flag, `person_id` and `added_by_user_id`
+ * as objects with a `value`, the deal, and the Person itself under `person`.
+ */
+function participantItem(person: JsonObject): JsonObject {
+  const properties = person.properties as Record<string, JsonObject>;
+  const object = (shape: Record<string, JsonObject>): JsonObject => ({
+    type: 'object',
+    properties: shape,
+    required: Object.keys(shape),
+    additionalProperties: false,
+  });
+  return {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' },
+      person_id: object({
+        active_flag: { type: 'boolean' },
+        name: { type: 'string' },
+        email: properties.email,
+        phone: properties.phone,
+        owner_id: { type: 'integer' },
+        value: { type: 'integer' },
+      }),
+      add_time: { type: 'string', format: 'date-time' },
+      active_flag: { type: 'boolean' },
+      related_item_data: object({ deal_id: { type: 'integer' }, title: { type: 'string' } }),
+      person: {
+        ...person,
+        required: Object.keys(properties).filter((name) => !PERSON_COUNTERS.test(name)),
+        additionalProperties: false,
+      },
+      // The same user object as the person's owner.
+      added_by_user_id: properties.owner_id,
+      related_item_type: { type: 'string', enum: ['deal'] },
+      related_item_id: { type: 'integer' },
+    },
+  };
+}
 
 const CASES: ContractCase[] = [
   // ---- v2 ----
@@ -168,7 +224,8 @@ const CASES: ContractCase[] = [
     version: 'v2',
     specPath: '/activities',
     request: '/api/v2/activities?limit=500&include_fields=attendees',
-    nullable: ACTIVITY_NULLABLE,
+    // A user attendee has no person, a person no user, an outside guest neither.
+    nullable: [...ACTIVITY_NULLABLE, 'attendees.person_id', 'attendees.user_id'],
   },
   {
     version: 'v2',
@@ -195,6 +252,24 @@ const CASES: ContractCase[] = [
   { version: 'v2', specPath: '/pipelines/{id}', request: '/api/v2/pipelines/1' },
   { version: 'v2', specPath: '/stages', request: '/api/v2/stages?limit=500' },
   { version: 'v2', specPath: '/stages/{id}', request: '/api/v2/stages/2' },
+  ...(['deals', 'persons', 'organizations', 'products'] as const).map((table): ContractCase => ({
+    version: 'v2',
+    specPath: `/${table}/{id}/followers`,
+    request: (fake) =>
+      `/api/v2/${table}/${firstWith(fake, table, (id) => fake.followersOf(table, id))}/followers`,
+  })),
+  {
+    version: 'v2',
+    specPath: '/deals/installments',
+    request: (fake) =>
+      `/api/v2/deals/installments?limit=500&deal_ids=${idsWith(fake, 'deals', (id) => fake.installmentsOf(id)).join(',')}`,
+  },
+  {
+    version: 'v2',
+    specPath: '/products/{id}/variations',
+    request: (fake) =>
+      `/api/v2/products/${firstWith(fake, 'products', (id) => fake.productVariationsOf(id))}/variations`,
+  },
   // ---- v1 ----
   {
     version: 'v1',
@@ -299,6 +374,25 @@ const CASES: ContractCase[] = [
     request: '/api/v1/legacyTeams/999/users',
     status: 404,
   },
+  {
+    version: 'v1',
+    specPath: '/deals/{id}/participants',
+    // A deal with several participants, so persons with and without organization show up.
+    request: (fake) =>
+      `/api/v1/deals/${firstWith(fake, 'deals', (id) => (fake.dealParticipantsOf(id) ?? []).slice(2))}/participants`,
+    itemSchema: participantItem,
+    // Persons without an organization, a picture or a label.
+    nullable: ['person.org_id', 'person.org_name', 'person.picture_id', 'person.label'],
+  },
+  {
+    version: 'v1',
+    specPath: '/projects',
+    request: '/api/v1/projects?limit=500&status=open,completed,canceled,deleted&include_archived=1',
+    nullable: PROJECT_NULLABLE,
+  },
+  { version: 'v1', specPath: '/tasks', request: '/api/v1/tasks', nullable: TASK_NULLABLE },
+  { version: 'v1', specPath: '/projects/boards', request: '/api/v1/projects/boards' },
+  { version: 'v1', specPath: '/projects/phases', request: '/api/v1/projects/phases?board_id=2' },
   {
     version: 'v1',
     specPath: '/deals/{id}/flow',
@@ -445,6 +539,29 @@ function dealWithProducts(fake: FakePipedrive): number {
   return fake.list('dealProducts')[0].deal_id as number;
 }
 
+/** Ids of the first 100 records of a table with a non-empty child list. */
+function idsWith(
+  fake: FakePipedrive,
+  table: 'deals' | 'persons' | 'organizations' | 'products',
+  children: (id: number) => unknown[] | undefined,
+): number[] {
+  const ids = fake
+    .list(table)
+    .map((record) => record.id as number)
+    .filter((id) => (children(id) ?? []).length > 0);
+  return ids.slice(0, 100);
+}
+
+function firstWith(
+  fake: FakePipedrive,
+  table: 'deals' | 'persons' | 'organizations' | 'products',
+  children: (id: number) => unknown[] | undefined,
+): number {
+  const [id] = idsWith(fake, table, children);
+  if (id === undefined) throw new Error(`No ${table} record with children to check`);
+  return id;
+}
+
 function dealWithLongestFlow(fake: FakePipedrive): number {
   const flows = Object.entries(fake.db.flow).sort(
     (left, right) => right[1].length - left[1].length,
@@ -510,6 +627,7 @@ describeWithOpenApi('the fake against Pipedrive’s OpenAPI files', () => {
         const wrapped = (data.items as JsonObject).properties as Record<string, JsonObject>;
         data.items = wrapped.data;
       }
+      if (contract.itemSchema) data.items = contract.itemSchema(data.items as JsonObject);
       tighten(recordOf(data, contract), contract);
       schema.required = ['success', 'data'];
     }

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import { FakePipedrive, JsonObject } from './fake-pipedrive';
 import { parseArguments } from './fake-pipedrive/cli';
 import { CUSTOM_FIELD_SPECS } from './fake-pipedrive/data/fields';
@@ -2141,5 +2144,726 @@ describe('files, filters, goals, mailbox, call logs, roles and permission sets',
       expect(withAdded.find((role: any) => role.id === added.id)).toMatchObject({ level: 3 });
       expect(withAdded.find((role: any) => role.id === 4).sub_role_count).toBe('1');
     });
+  });
+});
+
+describe('activity participants and attendees', () => {
+  let fake: FakePipedrive;
+
+  beforeAll(async () => {
+    fake = new FakePipedrive({ seed: 12 });
+    await fake.start();
+  });
+
+  afterAll(() => fake.stop());
+
+  test('participants start with the activity’s person; attendees are users, persons, guests', () => {
+    const users = new Map(fake.list('users').map((user) => [user.id, user]));
+    const persons = new Map(fake.list('persons').map((person) => [person.id, person]));
+    const activities = fake.list('activities');
+    for (const activity of activities) {
+      const participants = activity.participants as JsonObject[];
+      if (activity.person_id === null) {
+        expect(participants).toEqual([]);
+        continue;
+      }
+      expect(participants[0]).toEqual({ person_id: activity.person_id, primary: true });
+      expect(participants.slice(1).every((p) => p.primary === false)).toBe(true);
+      const ids = participants.map((p) => p.person_id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(persons.has(id)).toBe(true);
+      expect(participants.length).toBeLessThanOrEqual(3);
+    }
+    const withAttendees = activities.filter((a) => (a.attendees as JsonObject[]).length > 0);
+    expect(withAttendees.length).toBeGreaterThan(activities.length / 5);
+    expect(withAttendees.length).toBeLessThan(activities.length / 2);
+    for (const activity of withAttendees) {
+      const [organizer, ...others] = activity.attendees as JsonObject[];
+      const owner = users.get(activity.owner_id) as JsonObject;
+      expect(organizer).toEqual({
+        email: owner.email,
+        name: owner.name,
+        status: 'accepted',
+        is_organizer: true,
+        person_id: null,
+        user_id: owner.id,
+      });
+      for (const attendee of others) {
+        expect(attendee.is_organizer).toBe(false);
+        if (attendee.person_id !== null) {
+          const person = persons.get(attendee.person_id) as JsonObject;
+          expect(attendee.email).toBe((person.emails as JsonObject[])[0].value);
+          expect(attendee.name).toBe(person.name);
+        } else {
+          expect(attendee.user_id).toBeNull();
+        }
+      }
+    }
+    // Outside guests exist too.
+    expect(
+      withAttendees.some((a) =>
+        (a.attendees as JsonObject[]).some((x) => x.person_id === null && x.user_id === null),
+      ),
+    ).toBe(true);
+  });
+
+  test('attendees are only sent with include_fields=attendees', async () => {
+    const plain = await readAllV2(fake, '/api/v2/activities?limit=500');
+    expect(plain.records.every((activity) => !('attendees' in activity))).toBe(true);
+    const asked = await readAllV2(fake, '/api/v2/activities?limit=500&include_fields=attendees');
+    expect(asked.records.map((activity) => activity.attendees)).toEqual(
+      fake
+        .list('activities')
+        .filter((activity) => !activity.is_deleted)
+        .map((activity) => activity.attendees),
+    );
+    const single = await call(fake, '/api/v2/activities/3?include_fields=attendees');
+    expect(single.body.data.attendees).toEqual(fake.get('activities', 3)?.attendees);
+    expect((await call(fake, '/api/v2/activities/3')).body.data.attendees).toBeUndefined();
+    expect((await call(fake, '/api/v2/activities?include_fields=bogus')).status).toBe(400);
+  });
+
+  test('changing participants or attendees is an update of the activity', async () => {
+    fake.clock.advance(120);
+    const attendees = [
+      {
+        email: 'x@y.example',
+        name: 'X Y',
+        status: 'accepted',
+        is_organizer: true,
+        person_id: null,
+        user_id: null,
+      },
+    ];
+    const updated = fake.update('activities', 9, {
+      participants: [{ person_id: 2, primary: true }],
+      attendees,
+    });
+    expect(updated.update_time).toBe(v2Time(fake.clock.nowSeconds()));
+    const changed = await call(
+      fake,
+      `/api/v2/activities?include_fields=attendees&updated_since=${updated.update_time}`,
+    );
+    expect(changed.body.data).toEqual([
+      expect.objectContaining({
+        id: 9,
+        participants: [{ person_id: 2, primary: true }],
+        attendees,
+      }),
+    ]);
+  });
+
+  test('sizes bound both lists', () => {
+    const sparse = new FakePipedrive({
+      seed: 12,
+      sizes: { activityParticipantsMax: 1, activityAttendeesMax: 0 },
+    });
+    const activities = sparse.list('activities');
+    expect(activities.every((a) => (a.participants as JsonObject[]).length <= 1)).toBe(true);
+    expect(activities.every((a) => (a.attendees as JsonObject[]).length === 0)).toBe(true);
+    // Other fields do not depend on these lists.
+    expect(activities.map((a) => a.subject)).toEqual(fake.list('activities').map((a) => a.subject));
+  });
+});
+
+describe('the Projects add-on', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 13 });
+    await fake.start();
+  });
+
+  afterEach(() => fake.stop());
+
+  const V1_MILLIS = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/;
+
+  test('boards, phases, projects and tasks reference each other and the CRM', () => {
+    const boards = fake.projectItems('projectBoards');
+    const phases = fake.projectItems('projectPhases');
+    const projects = fake.projectItems('projects');
+    const tasks = fake.projectItems('tasks');
+    expect(boards).toHaveLength(2);
+    expect(phases).toHaveLength(8);
+    expect(projects).toHaveLength(24 + 3 + 2);
+    expect(projects.filter((p) => p.status === 'deleted')).toHaveLength(2);
+    expect(projects.filter((p) => p.archive_time !== null)).toHaveLength(3);
+    const phaseBoard = new Map(phases.map((phase) => [phase.id, phase.board_id]));
+    for (const project of projects) {
+      expect(phaseBoard.get(project.phase_id)).toBe(project.board_id);
+      for (const dealId of project.deal_ids as number[]) {
+        const deal = fake.get('deals', dealId) as JsonObject;
+        expect(project.org_id).toBe(deal.org_id);
+        expect(project.person_id).toBe(deal.person_id);
+      }
+      expect(project.add_time).toMatch(V1_MILLIS);
+      expect(String(project.update_time) >= String(project.add_time)).toBe(true);
+      expect(String(project.status_change_time) >= String(project.add_time)).toBe(true);
+    }
+    const byId = new Map(tasks.map((task) => [task.id, task]));
+    const projectIds = new Set(projects.map((project) => project.id));
+    expect(tasks.length).toBeGreaterThan(20);
+    expect(tasks.some((task) => task.parent_task_id !== null)).toBe(true);
+    for (const task of tasks) {
+      expect(projectIds.has(task.project_id)).toBe(true);
+      expect([0, 1]).toContain(task.done);
+      expect(task.marked_as_done_time === null).toBe(task.done === 0);
+      if (task.parent_task_id !== null) {
+        const parent = byId.get(task.parent_task_id) as JsonObject;
+        expect(parent.parent_task_id).toBeNull();
+        expect(parent.project_id).toBe(task.project_id);
+      }
+    }
+  });
+
+  test('/projects: cursor paged, archived and deleted ones only on request, filters', async () => {
+    const projects = fake.projectItems('projects');
+    const visible = projects.filter((p) => p.status !== 'deleted' && p.archive_time === null);
+    const { records, pages } = await readAllV2(fake, '/api/v1/projects?limit=5');
+    expect(ids(records)).toEqual(ids(visible));
+    expect(pages).toBe(Math.ceil(visible.length / 5));
+    const archived = await call(fake, '/api/v1/projects?include_archived=true&limit=500');
+    expect(ids(archived.body.data)).toEqual(ids(projects.filter((p) => p.status !== 'deleted')));
+    const deleted = await call(fake, '/api/v1/projects?status=deleted&include_archived=1');
+    expect(ids(deleted.body.data)).toEqual(ids(projects.filter((p) => p.status === 'deleted')));
+    const phaseId = visible[0].phase_id;
+    const inPhase = await call(fake, `/api/v1/projects?phase_id=${phaseId}&limit=500`);
+    expect(ids(inPhase.body.data)).toEqual(ids(visible.filter((p) => p.phase_id === phaseId)));
+    const open = await call(fake, '/api/v1/projects?status=open,canceled&limit=500');
+    expect(open.body.data.every((p: any) => ['open', 'canceled'].includes(p.status))).toBe(true);
+    for (const bad of ['status=gone', 'limit=501', 'limit=0', 'cursor=nope', 'phase_id=x']) {
+      expect((await call(fake, `/api/v1/projects?${bad}`)).status).toBe(400);
+    }
+    expect(fake.stats.byEndpoint['GET /api/v1/projects'].tokens).toBe(
+      20 * fake.stats.byEndpoint['GET /api/v1/projects'].requests,
+    );
+  });
+
+  test('/projects serves 100 by default, /tasks up to 500', async () => {
+    const big = new FakePipedrive({ seed: 13, sizes: { projects: 150, tasksPerProjectMax: 6 } });
+    await big.start();
+    try {
+      const projects = await call(big, '/api/v1/projects');
+      expect(projects.body.data).toHaveLength(100);
+      expect(projects.body.additional_data.next_cursor).toEqual(expect.any(String));
+      const tasks = await call(big, '/api/v1/tasks');
+      const all = big.projectItems('tasks');
+      expect(all.length).toBeGreaterThan(100);
+      expect(ids(tasks.body.data)).toEqual(ids(all).slice(0, 500));
+    } finally {
+      await big.stop();
+    }
+  });
+
+  test('/tasks filters by project, assignee, parent and done', async () => {
+    const tasks = fake.projectItems('tasks');
+    const sub = tasks.find((task) => task.parent_task_id !== null) as JsonObject;
+    const assigned = tasks.find((task) => task.assignee_id !== null) as JsonObject;
+    const cases: Array<[string, (task: JsonObject) => boolean]> = [
+      [`project_id=${sub.project_id}`, (task) => task.project_id === sub.project_id],
+      [`assignee_id=${assigned.assignee_id}`, (task) => task.assignee_id === assigned.assignee_id],
+      ['parent_task_id=null', (task) => task.parent_task_id === null],
+      [
+        `parent_task_id=${sub.parent_task_id}`,
+        (task) => task.parent_task_id === sub.parent_task_id,
+      ],
+      ['done=1', (task) => task.done === 1],
+      ['done=0&parent_task_id=null', (task) => task.done === 0 && task.parent_task_id === null],
+    ];
+    for (const [query, keep] of cases) {
+      const reply = await call(fake, `/api/v1/tasks?${query}`);
+      expect(ids(reply.body.data)).toEqual(ids(tasks.filter(keep)));
+    }
+    const paged = await readAllV2(fake, '/api/v1/tasks?limit=7');
+    expect(ids(paged.records)).toEqual(ids(tasks));
+    expect((await call(fake, '/api/v1/tasks?done=true')).status).toBe(400);
+    expect((await call(fake, '/api/v1/tasks?parent_task_id=top')).status).toBe(400);
+  });
+
+  test('boards and their phases; phases need an existing board_id', async () => {
+    const boards = await call(fake, '/api/v1/projects/boards');
+    expect(boards.body).toEqual({
+      success: true,
+      data: fake.projectItems('projectBoards'),
+      additional_data: null,
+    });
+    const phases = await call(fake, '/api/v1/projects/phases?board_id=2');
+    expect(phases.body.data.map((phase: any) => [phase.board_id, phase.order_nr])).toEqual([
+      [2, 1],
+      [2, 2],
+      [2, 3],
+      [2, 4],
+    ]);
+    expect(phases.body.data[0].add_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect((await call(fake, '/api/v1/projects/phases')).status).toBe(400);
+    expect((await call(fake, '/api/v1/projects/phases?board_id=two')).status).toBe(400);
+    expect((await call(fake, '/api/v1/projects/phases?board_id=99')).status).toBe(404);
+    expect(fake.stats.byEndpoint['GET /api/v1/projects/phases'].tokens).toBe(4 * 20);
+  });
+
+  test('without the add-on every projects endpoint answers the chosen status', async () => {
+    const paths = [
+      '/api/v1/projects',
+      '/api/v1/tasks',
+      '/api/v1/projects/boards',
+      '/api/v1/projects/phases?board_id=1',
+    ];
+    expect(fake.projectsAddon).toBe(true);
+    fake.projectsAddon = false;
+    expect(fake.projectsAddon).toBe(false);
+    for (const path of paths) {
+      const reply = await call(fake, path);
+      expect(reply.status).toBe(403);
+      expect(reply.body).toMatchObject({ success: false, errorCode: 403, data: null });
+    }
+    // The rest of the account is unaffected.
+    expect((await call(fake, '/api/v2/deals?limit=1')).status).toBe(200);
+    fake.setProjectsAddon(false, 402);
+    expect((await call(fake, '/api/v1/tasks')).status).toBe(402);
+    fake.setProjectsAddon(false, 404);
+    expect((await call(fake, '/api/v1/projects/boards')).status).toBe(404);
+    fake.projectsAddon = true;
+    for (const path of paths) expect((await call(fake, path)).status).toBe(200);
+  });
+
+  test('mutations: insert, update, archive and delete like Pipedrive', async () => {
+    fake.clock.advance(3600);
+    const now = v2Time(fake.clock.nowSeconds()).replace('T', ' ').replace('Z', '.000');
+    const created = fake.insertProjectItem('projects', { title: 'Rollout', board_id: 2 });
+    expect(created).toMatchObject({ id: 30, status: 'open', board_id: 2, add_time: now });
+    expect(fake.projectItems('projectPhases').find((p) => p.id === created.phase_id)).toMatchObject(
+      { board_id: 2 },
+    );
+    fake.clock.advance(60);
+    const completed = fake.updateProjectItem('projects', 30, { status: 'completed' });
+    expect(completed.status_change_time).toBe(completed.update_time);
+    expect(completed.update_time).not.toBe(now);
+
+    const archived = fake.archiveProject(1);
+    expect(archived.archive_time).toBe(archived.update_time);
+    const removed = fake.removeProjectItem('projects', 2);
+    expect(removed).toMatchObject({ id: 2, status: 'deleted' });
+    const listed = ids((await call(fake, '/api/v1/projects?limit=500')).body.data);
+    expect(listed).toContain(30);
+    expect(listed).not.toContain(1);
+    expect(listed).not.toContain(2);
+    const deleted = await call(fake, '/api/v1/projects?status=deleted&limit=500');
+    expect(ids(deleted.body.data)).toContain(2);
+
+    const task = fake.insertProjectItem('tasks', { project_id: 30, title: 'Plan' });
+    const subtask = fake.insertProjectItem('tasks', { project_id: 30, parent_task_id: task.id });
+    expect(() =>
+      fake.insertProjectItem('tasks', { project_id: 30, parent_task_id: subtask.id }),
+    ).toThrow(/subtask/);
+    expect(() => fake.insertProjectItem('tasks', { title: 'orphan' })).toThrow(/project_id/);
+    expect(() => fake.insertProjectItem('projects', { phase_id: 1, board_id: 2 })).toThrow(
+      /phase_id/,
+    );
+    const done = fake.updateProjectItem('tasks', task.id as number, { done: 1 });
+    expect(done.marked_as_done_time).toBe(done.update_time);
+    expect(fake.removeProjectItem('tasks', task.id as number)).toBeNull();
+    const tasks = ids((await call(fake, '/api/v1/tasks?project_id=30')).body.data);
+    expect(tasks).toEqual([]);
+    expect(fake.projectItems('tasks').some((t) => t.id === subtask.id)).toBe(false);
+
+    const board = fake.insertProjectItem('projectBoards', { name: 'New board' });
+    fake.insertProjectItem('projectPhases', { board_id: board.id, name: 'Only phase' });
+    const phases = await call(fake, `/api/v1/projects/phases?board_id=${board.id}`);
+    expect(phases.body.data.map((phase: any) => phase.name)).toEqual(['Only phase']);
+    fake.removeProjectItem('projectBoards', board.id as number);
+    expect((await call(fake, `/api/v1/projects/phases?board_id=${board.id}`)).status).toBe(404);
+  });
+});
+
+describe('followers, deal participants, installments and product variations', () => {
+  let fake: FakePipedrive;
+
+  beforeEach(async () => {
+    fake = new FakePipedrive({ seed: 14 });
+    await fake.start();
+  });
+
+  afterEach(() => fake.stop());
+
+  const TABLES = ['deals', 'persons', 'organizations', 'products'] as const;
+
+  test('followers: the owner first, distinct users, cursor paged, 404 for unknown parents', async () => {
+    for (const table of TABLES) {
+      const records = fake.list(table);
+      let total = 0;
+      for (const record of records) {
+        const followers = fake.followersOf(table, record.id as number) as JsonObject[];
+        total += followers.length;
+        const users = followers.map((follower) => follower.user_id as number);
+        expect(new Set(users).size).toBe(users.length);
+        expect(users.every((id) => id >= 1 && id <= 8)).toBe(true);
+        if (followers.length > 0) {
+          expect(followers[0]).toEqual({ user_id: record.owner_id, add_time: record.add_time });
+        }
+        for (const follower of followers) {
+          expect(seconds(follower.add_time as string)).toBeGreaterThanOrEqual(
+            seconds(record.add_time as string),
+          );
+        }
+      }
+      expect(total).toBeGreaterThan(records.length * 0.8);
+      const id = records.find((r) => fake.followersOf(table, r.id as number)!.length > 1)!.id;
+      const { records: served, pages } = await readAllV2(
+        fake,
+        `/api/v2/${table}/${id}/followers?limit=1`,
+      );
+      const expected = fake.followersOf(table, id as number) as JsonObject[];
+      expect(served).toEqual(
+        [...expected].sort((a, b) => (a.user_id as number) - (b.user_id as number)),
+      );
+      expect(pages).toBe(expected.length);
+      expect((await call(fake, `/api/v2/${table}/999999/followers`)).status).toBe(404);
+      expect((await call(fake, `/api/v2/${table}/abc/followers`)).status).toBe(400);
+      expect((await call(fake, `/api/v2/${table}/${id}/followers?limit=501`)).status).toBe(400);
+      expect(fake.stats.byEndpoint[`GET /api/v2/${table}/{id}/followers`].tokens).toBe(
+        10 * fake.stats.byEndpoint[`GET /api/v2/${table}/{id}/followers`].requests,
+      );
+    }
+  });
+
+  test('adding and removing followers leaves the parent’s update_time alone', async () => {
+    const deal = fake.get('deals', 5) as JsonObject;
+    const following = (fake.followersOf('deals', 5) as JsonObject[]).map((f) => f.user_id);
+    const newcomer = [1, 2, 3, 4, 5, 6, 7, 8].find((id) => !following.includes(id)) as number;
+    fake.clock.advance(600);
+    const added = fake.addFollower('deals', 5, newcomer);
+    expect(added).toEqual({ user_id: newcomer, add_time: v2Time(fake.clock.nowSeconds()) });
+    expect(() => fake.addFollower('deals', 5, newcomer)).toThrow(/already follows/);
+    expect(() => fake.addFollower('deals', 5, 99)).toThrow(/users/);
+    const reply = await call(fake, '/api/v2/deals/5/followers');
+    expect(reply.body.data).toContainEqual(added);
+    expect(fake.get('deals', 5)?.update_time).toBe(deal.update_time);
+    const counts = await call(fake, '/api/v2/deals/5?include_fields=followers_count');
+    expect(counts.body.data.followers_count).toBe(following.length + 1);
+    fake.removeFollower('deals', 5, newcomer);
+    expect((await call(fake, '/api/v2/deals/5/followers')).body.data).not.toContainEqual(added);
+    expect(() => fake.removeFollower('deals', 5, newcomer)).toThrow(/does not follow/);
+    const person = fake.insert('persons', { name: 'Fresh' });
+    expect(fake.followersOf('persons', person.id as number)).toEqual([]);
+    fake.addFollower('persons', person.id as number, 2);
+    expect((await call(fake, `/api/v2/persons/${person.id}/followers`)).body.data).toHaveLength(1);
+  });
+
+  test('deal participants: the contact person first, v1 shape with joined person and user', async () => {
+    const deals = fake.list('deals');
+    for (const deal of deals) {
+      const participants = fake.dealParticipantsOf(deal.id as number) as JsonObject[];
+      if (deal.person_id !== null) expect(participants[0].person_id).toBe(deal.person_id);
+      const persons = participants.map((p) => p.person_id);
+      expect(new Set(persons).size).toBe(persons.length);
+    }
+    const deal = deals.find(
+      (d) => d.person_id !== null && fake.dealParticipantsOf(d.id as number)!.length === 3,
+    ) as JsonObject;
+    const rows = fake.dealParticipantsOf(deal.id as number) as JsonObject[];
+    const reply = await call(fake, `/api/v1/deals/${deal.id}/participants`);
+    expect(reply.status).toBe(200);
+    const [first] = reply.body.data;
+    const person = fake.get('persons', deal.person_id as number) as JsonObject;
+    expect(first).toMatchObject({
+      id: rows[0].id,
+      person_id: { value: person.id, name: person.name, active_flag: true },
+      add_time: rows[0].add_time,
+      active_flag: true,
+      related_item_data: { deal_id: deal.id, title: deal.title },
+      person: { id: person.id, name: person.name, first_name: person.first_name },
+      added_by_user_id: { value: rows[0].added_by_user_id },
+      related_item_type: 'deal',
+      related_item_id: deal.id,
+    });
+    expect(first.add_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(first.person.update_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(Object.keys(reply.body.related_objects.person).map(Number).sort()).toEqual(
+      rows.map((row) => row.person_id).sort(),
+    );
+    const paged = await readAllV1(fake, `/api/v1/deals/${deal.id}/participants?limit=2`);
+    expect(paged.pages).toBe(2);
+    expect(ids(paged.records)).toEqual(ids(rows));
+    // Joined when read: a renamed person shows its new name.
+    fake.update('persons', person.id as number, { name: 'Renamed Person' });
+    const again = await call(fake, `/api/v1/deals/${deal.id}/participants?limit=1`);
+    expect(again.body.data[0].person.name).toBe('Renamed Person');
+    expect((await call(fake, '/api/v1/deals/999999/participants')).status).toBe(404);
+    expect(fake.stats.byEndpoint['GET /api/v1/deals/{id}/participants'].tokens).toBe(10 * 5);
+  });
+
+  test('participants: add and remove without touching the deal; empty pages are null', async () => {
+    const empty = fake
+      .list('deals')
+      .find((d) => fake.dealParticipantsOf(d.id as number)!.length === 0) as JsonObject;
+    const reply = await call(fake, `/api/v1/deals/${empty.id}/participants`);
+    expect(reply.body.data).toBeNull();
+    expect(reply.body.additional_data.pagination.more_items_in_collection).toBe(false);
+    fake.clock.advance(30);
+    const added = fake.addDealParticipant(empty.id as number, 7, 3);
+    expect(added).toMatchObject({ deal_id: empty.id, person_id: 7, added_by_user_id: 3 });
+    expect(added.id).toBeGreaterThan(425 * 3);
+    expect(() => fake.addDealParticipant(empty.id as number, 7)).toThrow(/already/);
+    const listed = await call(fake, `/api/v1/deals/${empty.id}/participants`);
+    expect(listed.body.data.map((p: any) => p.person.id)).toEqual([7]);
+    expect(fake.get('deals', empty.id as number)?.update_time).toBe(empty.update_time);
+    const counted = await call(fake, `/api/v2/deals/${empty.id}?include_fields=participants_count`);
+    expect(counted.body.data.participants_count).toBe(1);
+    fake.removeDealParticipant(empty.id as number, added.id as number);
+    expect((await call(fake, `/api/v1/deals/${empty.id}/participants`)).body.data).toBeNull();
+  });
+
+  test('installments: only on deals of one-time products, adding up to their sum', async () => {
+    const deals = fake.list('deals');
+    let withInstallments = 0;
+    for (const deal of deals) {
+      const installments = fake.installmentsOf(deal.id as number);
+      if (installments.length === 0) continue;
+      withInstallments++;
+      const lines = fake.dealProductsOf(deal.id as number);
+      expect(lines.every((line) => line.billing_frequency === 'one-time')).toBe(true);
+      const total = lines.reduce((sum, line) => sum + (line.sum as number), 0);
+      const paid = installments.reduce((sum, item) => sum + (item.amount as number), 0);
+      expect(paid).toBeCloseTo(total, 2);
+      expect(installments.every((item) => item.deal_id === deal.id)).toBe(true);
+      expect(installments[0].billing_date).toMatch(/^\d{4}-\d\d-\d\d$/);
+    }
+    expect(withInstallments).toBeGreaterThan(10);
+    const dealIds = deals.slice(0, 100).map((deal) => deal.id as number);
+    const expected = dealIds.flatMap((id) => fake.installmentsOf(id));
+    const { records } = await readAllV2(
+      fake,
+      `/api/v2/deals/installments?limit=2&deal_ids=${dealIds.join(',')}`,
+    );
+    expect(ids(records)).toEqual(ids(expected).sort((a: any, b: any) => a - b));
+    const byDate = await call(
+      fake,
+      `/api/v2/deals/installments?limit=500&sort_by=billing_date&sort_direction=desc&deal_ids=${dealIds.join(',')}`,
+    );
+    const dates = byDate.body.data.map((item: any) => item.billing_date);
+    expect(dates).toEqual([...dates].sort().reverse());
+    expect((await call(fake, '/api/v2/deals/installments')).status).toBe(400);
+    expect(
+      (await call(fake, `/api/v2/deals/installments?deal_ids=${[...dealIds, 101].join(',')}`))
+        .status,
+    ).toBe(400);
+    expect((await call(fake, '/api/v2/deals/installments?deal_ids=1&sort_by=amount')).status).toBe(
+      400,
+    );
+  });
+
+  test('installments: add, update, remove; recurring products refuse them', async () => {
+    const eligible = fake
+      .list('deals')
+      .find(
+        (d) =>
+          fake.installmentsOf(d.id as number).length === 0 &&
+          fake.dealProductsOf(d.id as number).length > 0 &&
+          fake.dealProductsOf(d.id as number).every((l) => l.billing_frequency === 'one-time'),
+      ) as JsonObject;
+    const recurring = fake
+      .list('deals')
+      .find((d) =>
+        fake.dealProductsOf(d.id as number).some((l) => l.billing_frequency !== 'one-time'),
+      ) as JsonObject;
+    expect(() => fake.addInstallment(recurring.id as number)).toThrow(/one-time/);
+    const dealId = eligible.id as number;
+    const added = fake.addInstallment(dealId, {
+      description: 'Setup fee',
+      amount: 250,
+      billing_date: '2026-07-01',
+    });
+    expect(added).toEqual({
+      id: expect.any(Number),
+      amount: 250,
+      billing_date: '2026-07-01',
+      description: 'Setup fee',
+      deal_id: dealId,
+    });
+    fake.updateInstallment(dealId, added.id as number, { amount: 300 });
+    const reply = await call(fake, `/api/v2/deals/installments?deal_ids=${dealId}`);
+    expect(reply.body.data).toEqual([{ ...added, amount: 300 }]);
+    expect(fake.get('deals', dealId)?.update_time).toBe(eligible.update_time);
+    fake.removeInstallment(dealId, added.id as number);
+    expect((await call(fake, `/api/v2/deals/installments?deal_ids=${dealId}`)).body.data).toEqual(
+      [],
+    );
+    expect(() => fake.removeInstallment(dealId, added.id as number)).toThrow(/installment/);
+  });
+
+  test('product variations: priced in the product’s currencies, add, update, remove', async () => {
+    const products = fake.list('products');
+    const withVariations = products.filter(
+      (p) => (fake.productVariationsOf(p.id as number) as JsonObject[]).length > 0,
+    );
+    expect(withVariations.length).toBeGreaterThan(3);
+    expect(withVariations.length).toBeLessThan(products.length);
+    const seen = new Set<number>();
+    for (const product of withVariations) {
+      for (const variation of fake.productVariationsOf(product.id as number) as JsonObject[]) {
+        expect(seen.has(variation.id as number)).toBe(false);
+        seen.add(variation.id as number);
+        expect(variation.product_id).toBe(product.id);
+        const prices = variation.prices as JsonObject[];
+        expect(prices.map((price) => price.currency)).toEqual(
+          (product.prices as JsonObject[]).map((price) => price.currency),
+        );
+        expect(prices.every((price) => price.product_variation_id === variation.id)).toBe(true);
+      }
+    }
+    const product = withVariations[0];
+    const served = await readAllV2(fake, `/api/v2/products/${product.id}/variations?limit=1`);
+    expect(served.records).toEqual(fake.productVariationsOf(product.id as number));
+    expect((await call(fake, '/api/v2/products/999999/variations')).status).toBe(404);
+
+    fake.clock.advance(60);
+    const added = fake.addProductVariation(product.id as number, { name: 'XL' });
+    expect(added.prices).toEqual([
+      {
+        product_variation_id: added.id,
+        currency: 'EUR',
+        price: 0,
+        cost: 0,
+        direct_cost: 0,
+        notes: '',
+      },
+    ]);
+    expect(seen.has(added.id as number)).toBe(false);
+    const renamed = fake.updateProductVariation(product.id as number, added.id as number, {
+      name: 'XXL',
+    });
+    expect(renamed.name).toBe('XXL');
+    const listed = await call(fake, `/api/v2/products/${product.id}/variations?limit=500`);
+    expect(listed.body.data).toContainEqual(renamed);
+    expect(fake.get('products', product.id as number)?.update_time).toBe(product.update_time);
+    fake.removeProductVariation(product.id as number, added.id as number);
+    const after = await call(fake, `/api/v2/products/${product.id}/variations?limit=500`);
+    expect(ids(after.body.data)).not.toContain(added.id);
+  });
+
+  test('children are deterministic and sized by Sizes', () => {
+    const again = new FakePipedrive({ seed: 14 });
+    for (const id of [1, 2, 3, 50]) {
+      expect(again.followersOf('organizations', id)).toEqual(fake.followersOf('organizations', id));
+      expect(again.dealParticipantsOf(id)).toEqual(fake.dealParticipantsOf(id));
+      expect(again.installmentsOf(id)).toEqual(fake.installmentsOf(id));
+      expect(again.productVariationsOf(id)).toEqual(fake.productVariationsOf(id));
+    }
+    const none = new FakePipedrive({
+      seed: 14,
+      sizes: {
+        followersPerItemMax: 0,
+        dealParticipantsPerDealMax: 0,
+        installmentsPerDealMax: 0,
+        variationsPerProductMax: 0,
+      },
+    });
+    for (const deal of none.list('deals')) {
+      expect(none.followersOf('deals', deal.id as number)).toEqual([]);
+      expect(none.dealParticipantsOf(deal.id as number)).toEqual([]);
+      expect(none.installmentsOf(deal.id as number)).toEqual([]);
+    }
+    expect(none.productVariationsOf(1)).toEqual([]);
+  });
+});
+
+describe('the schemas of the streams these endpoints feed', () => {
+  const properties = (stream: string): Record<string, any> =>
+    JSON.parse(
+      fs.readFileSync(path.join(__dirname, '..', 'resources', 'schemas', `${stream}.json`), 'utf8'),
+    ).properties;
+
+  test('declare every field the fake serves, and nothing it lacks but derived columns', async () => {
+    const fake = new FakePipedrive({ seed: 15 });
+    await fake.start();
+    try {
+      const data = async (url: string) => (await call(fake, url)).body.data as JsonObject[];
+      const deals = fake.list('deals').slice(0, 100);
+      const dealIds = deals.map((deal) => deal.id).join(',');
+      const withParent = (key: string, id: unknown, items: JsonObject[]) =>
+        items.map((item) => ({ [key]: id, ...item }));
+      const participantDeal = deals.find((d) => fake.dealParticipantsOf(d.id as number)!.length);
+      const product = fake
+        .list('products')
+        .find((p) => fake.productVariationsOf(p.id as number)!.length > 0) as JsonObject;
+      const activities = await data('/api/v2/activities?limit=500&include_fields=attendees');
+      const activityRows = (field: string) =>
+        activities.flatMap((activity) =>
+          (activity[field] as JsonObject[]).map((item) => ({
+            activity_id: activity.id,
+            ...item,
+            activity_update_time: activity.update_time,
+          })),
+        );
+      const rows: Record<string, JsonObject[]> = {
+        projects: await data(
+          '/api/v1/projects?limit=500&status=open,completed,canceled,deleted&include_archived=1',
+        ),
+        tasks: await data('/api/v1/tasks'),
+        project_boards: await data('/api/v1/projects/boards'),
+        project_phases: await data('/api/v1/projects/phases?board_id=1'),
+        deal_installments: await data(`/api/v2/deals/installments?limit=500&deal_ids=${dealIds}`),
+        deal_participants: withParent(
+          'deal_id',
+          participantDeal?.id,
+          await data(`/api/v1/deals/${participantDeal?.id}/participants`),
+        ),
+        product_variations: await data(`/api/v2/products/${product.id}/variations`),
+        activity_participants: activityRows('participants'),
+        activity_attendees: activityRows('attendees'),
+      };
+      for (const [stream, table, key] of [
+        ['deal_followers', 'deals', 'deal_id'],
+        ['person_followers', 'persons', 'person_id'],
+        ['organization_followers', 'organizations', 'organization_id'],
+        ['product_followers', 'products', 'product_id'],
+      ] as const) {
+        rows[stream] = withParent(key, 1, await data(`/api/v2/${table}/1/followers`));
+      }
+      const derived: Record<string, string[]> = { projects: ['is_deleted', 'is_archived'] };
+      for (const [stream, records] of Object.entries(rows)) {
+        expect([stream, records.length > 0]).toEqual([stream, true]);
+        const declared = properties(stream);
+        const served = new Set(records.flatMap((record) => Object.keys(record)));
+        expect([stream, [...served].filter((name) => !(name in declared))]).toEqual([stream, []]);
+        const missing = Object.keys(declared).filter(
+          (name) => !served.has(name) && !(derived[stream] ?? []).includes(name),
+        );
+        expect([stream, missing]).toEqual([stream, []]);
+      }
+      // Nested objects: what the fake serves is declared too.
+      const person = properties('deal_participants').person.properties;
+      const persons = rows.deal_participants.map((row) => row.person as JsonObject);
+      expect(persons.flatMap(Object.keys).filter((name) => !(name in person))).toEqual([]);
+      const price = properties('product_variations').prices.items.properties;
+      const prices = rows.product_variations.flatMap((row) => row.prices as JsonObject[]);
+      expect(prices.flatMap(Object.keys).filter((name) => !(name in price))).toEqual([]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('primary key columns are the only non-nullable ones', () => {
+    const keys: Record<string, string[]> = {
+      projects: ['id'],
+      tasks: ['id'],
+      project_boards: ['id'],
+      project_phases: ['id'],
+      deal_installments: ['id'],
+      deal_participants: ['id'],
+      deal_followers: ['deal_id', 'user_id'],
+      person_followers: ['person_id', 'user_id'],
+      organization_followers: ['organization_id', 'user_id'],
+      product_followers: ['product_id', 'user_id'],
+      product_variations: ['id'],
+      activity_participants: ['activity_id', 'person_id'],
+      activity_attendees: ['activity_id', 'email'],
+    };
+    for (const [stream, key] of Object.entries(keys)) {
+      const required = Object.entries(properties(stream))
+        .filter(([, property]) => !([] as unknown[]).concat(property.type).includes('null'))
+        .map(([name]) => name);
+      expect([stream, required]).toEqual([stream, key]);
+    }
   });
 });

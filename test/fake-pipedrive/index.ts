@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { FakeClock } from './clock';
 import { CustomFieldSpec } from './data/fields';
 import { MailMessageKind } from './data/mailbox';
+import { FollowedTable } from './data/subresources';
 import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
 import { Latency } from './http/latency';
@@ -12,6 +13,7 @@ import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
 import { CursorMemory } from './http/variants';
+import { MissingAddonStatus, ProjectCollection } from './store/projects';
 import { MatchCache } from './store/query';
 import { FakeStore, TableName } from './store/store';
 import { assignPermissionSet, assignRole } from './store/workspace';
@@ -359,6 +361,112 @@ export class FakePipedrive {
     return assignPermissionSet(this.store, userId, permissionSetId);
   }
 
+  // ---- Projects add-on: boards, phases, projects, tasks ------------------------------------------
+
+  /** false: every projects, tasks, boards and phases endpoint answers 403 (see `setProjectsAddon`). */
+  get projectsAddon(): boolean {
+    return this.store.projects.missingAddonStatus === null;
+  }
+
+  set projectsAddon(enabled: boolean) {
+    this.setProjectsAddon(enabled);
+  }
+
+  /** Pipedrive documents no status for a company without the add-on: 403 is the likely one. */
+  setProjectsAddon(enabled: boolean, missingStatus: MissingAddonStatus = 403): void {
+    this.store.projects.missingAddonStatus = enabled ? null : missingStatus;
+  }
+
+  /** What Pipedrive still has: deleted and archived projects included, removed tasks etc. not. */
+  projectItems(collection: ProjectCollection): JsonObject[] {
+    return structuredClone(this.store.projects.list(collection));
+  }
+
+  insertProjectItem(collection: ProjectCollection, partial: JsonObject = {}): JsonObject {
+    return this.store.projects.insert(collection, partial);
+  }
+
+  /** Stamps update_time (and status_change_time / marked_as_done_time when those change). */
+  updateProjectItem(collection: ProjectCollection, id: number, patch: JsonObject): JsonObject {
+    return this.store.projects.update(collection, id, patch);
+  }
+
+  /** Projects become `status: deleted` (returned); tasks with their subtasks, boards, phases vanish. */
+  removeProjectItem(collection: ProjectCollection, id: number): JsonObject | null {
+    return this.store.projects.remove(collection, id);
+  }
+
+  /** Sets archive_time: the project leaves `/projects` unless `include_archived=true`. */
+  archiveProject(id: number): JsonObject {
+    return this.store.projects.archive(id);
+  }
+
+  // ---- followers, deal participants, installments, product variations ----------------------------
+  // Pipedrive keeps these as records of their own: changing them leaves the parent's update_time.
+
+  /** v2 followers `{user_id, add_time}`; undefined for an unknown parent. */
+  followersOf(table: FollowedTable, id: number): JsonObject[] | undefined {
+    const followers = this.store.subresources.followersOf(table, id);
+    return followers ? structuredClone(followers) : undefined;
+  }
+
+  addFollower(table: FollowedTable, id: number, userId: number): JsonObject {
+    return this.store.subresources.addFollower(table, id, userId);
+  }
+
+  removeFollower(table: FollowedTable, id: number, userId: number): void {
+    this.store.subresources.removeFollower(table, id, userId);
+  }
+
+  /** Stored rows `{id, deal_id, person_id, add_time, added_by_user_id}` (the endpoint joins the rest). */
+  dealParticipantsOf(dealId: number): JsonObject[] | undefined {
+    const participants = this.store.subresources.dealParticipantsOf(dealId);
+    return participants ? structuredClone(participants) : undefined;
+  }
+
+  addDealParticipant(dealId: number, personId: number, addedByUserId = 1): JsonObject {
+    return this.store.subresources.addDealParticipant(dealId, personId, addedByUserId);
+  }
+
+  removeDealParticipant(dealId: number, participantId: number): void {
+    this.store.subresources.removeDealParticipant(dealId, participantId);
+  }
+
+  installmentsOf(dealId: number): JsonObject[] {
+    return structuredClone(this.store.subresources.installmentsOf(dealId));
+  }
+
+  /** Throws, like Pipedrive's 400, unless the deal's products are all one-time ones. */
+  addInstallment(dealId: number, partial: JsonObject = {}): JsonObject {
+    return this.store.subresources.addInstallment(dealId, partial);
+  }
+
+  updateInstallment(dealId: number, id: number, patch: JsonObject): JsonObject {
+    return this.store.subresources.updateInstallment(dealId, id, patch);
+  }
+
+  removeInstallment(dealId: number, id: number): void {
+    this.store.subresources.removeInstallment(dealId, id);
+  }
+
+  /** undefined for an unknown product. */
+  productVariationsOf(productId: number): JsonObject[] | undefined {
+    const variations = this.store.subresources.variationsOf(productId);
+    return variations ? structuredClone(variations) : undefined;
+  }
+
+  addProductVariation(productId: number, partial: JsonObject = {}): JsonObject {
+    return this.store.subresources.addVariation(productId, partial);
+  }
+
+  updateProductVariation(productId: number, id: number, patch: JsonObject): JsonObject {
+    return this.store.subresources.updateVariation(productId, id, patch);
+  }
+
+  removeProductVariation(productId: number, id: number): void {
+    this.store.subresources.removeVariation(productId, id);
+  }
+
   // ---- controls -------------------------------------------------------------------------------
 
   get legacyTeamsGone(): boolean {
@@ -532,6 +640,8 @@ export class FakePipedrive {
 
 export type { CustomFieldSpec } from './data/fields';
 export type { MailMessageKind } from './data/mailbox';
+export type { FollowedTable } from './data/subresources';
 export { DEFAULT_RANDOM_FAULT_KINDS } from './http/faults';
+export type { MissingAddonStatus, ProjectCollection } from './store/projects';
 export type { TableName } from './store/store';
 export * from './types';

@@ -39,6 +39,29 @@ export interface Sizes {
   /** Call logs of every user; `/v1/callLogs` serves only the token user's. */
   callLogs: number;
   roles: number;
+  /** Project boards (Projects add-on), each with `projectPhasesPerBoard` phases. */
+  projectBoards: number;
+  projectPhasesPerBoard: number;
+  /** Projects served by `/v1/projects` by default (neither archived nor deleted). */
+  projects: number;
+  /** Extra projects only served with `include_archived=true`. */
+  archivedProjects: number;
+  /** Extra projects only served with `status=…,deleted`. */
+  deletedProjects: number;
+  /** Each project gets 0..tasksPerProjectMax tasks, some of them subtasks. */
+  tasksPerProjectMax: number;
+  /** Each deal gets 0..dealParticipantsPerDealMax participants (its contact person first). */
+  dealParticipantsPerDealMax: number;
+  /** Each deal, person, organization and product gets 0..followersPerItemMax followers. */
+  followersPerItemMax: number;
+  /** Each deal whose products are all one-time gets 0..installmentsPerDealMax installments. */
+  installmentsPerDealMax: number;
+  /** Each product gets 0..variationsPerProductMax variations. */
+  variationsPerProductMax: number;
+  /** An activity with a person has 1..activityParticipantsMax participants. */
+  activityParticipantsMax: number;
+  /** Each activity gets 0..activityAttendeesMax calendar attendees. */
+  activityAttendeesMax: number;
 }
 
 export const DEFAULT_SIZES: Sizes = {
@@ -66,6 +89,18 @@ export const DEFAULT_SIZES: Sizes = {
   mailMessagesPerThreadMax: 4,
   callLogs: 30,
   roles: 5,
+  projectBoards: 2,
+  projectPhasesPerBoard: 4,
+  projects: 24,
+  archivedProjects: 3,
+  deletedProjects: 2,
+  tasksPerProjectMax: 5,
+  dealParticipantsPerDealMax: 3,
+  followersPerItemMax: 3,
+  installmentsPerDealMax: 3,
+  variationsPerProductMax: 3,
+  activityParticipantsMax: 3,
+  activityAttendeesMax: 4,
 };
 
 /**

@@ -25,6 +25,16 @@ export function keysFromTimes(
   return { addTime, updateTime, flags: deleted ? 1 : 0, category: 0 };
 }
 
+/** A user's name and e-mail, for records that show them without reading the user. */
+export function userIdentity(id: number, companyDomain: string): { name: string; email: string } {
+  const first = FIRST_NAMES[(id * 7) % FIRST_NAMES.length];
+  const last = LAST_NAMES[(id * 3) % LAST_NAMES.length];
+  return {
+    name: `${first} ${last}`,
+    email: `${asciiSlug(first)}.${asciiSlug(last)}${id}@${companyDomain}.example.com`,
+  };
+}
+
 export function buildUsers(
   seed: number,
   sizes: Sizes,
@@ -34,17 +44,16 @@ export function buildUsers(
   const users: JsonObject[] = [];
   for (let id = 1; id <= sizes.users; id++) {
     const rng = Rng.for(seed, 'user', id);
-    const first = FIRST_NAMES[(id * 7) % FIRST_NAMES.length];
-    const last = LAST_NAMES[(id * 3) % LAST_NAMES.length];
+    const { name, email } = userIdentity(id, companyDomain);
     const created = createdAt - rng.int(700, 1500) * DAY;
     const isOwner = id === 1;
     users.push({
       id,
-      name: `${first} ${last}`,
+      name,
       default_currency: 'EUR',
       locale: rng.pick(['en_US', 'et_EE', 'pt_BR', 'de_DE']),
       lang: 1,
-      email: `${asciiSlug(first)}.${asciiSlug(last)}${id}@${companyDomain}.example.com`,
+      email,
       phone: rng.chance(0.5) ? `+372 5${rng.int(1_000_000, 9_999_999)}` : null,
       activated: true,
       // An invited user who never logged in: v1's zero-date placeholder, not null.

@@ -3,6 +3,7 @@ import { TableSource } from '../store/table';
 import { SECONDS_PER_DAY, toDateOnly, toTimeOfDay, toV1Time, toV2Time } from '../time';
 import { JsonObject } from '../types';
 import { keysFromTimes } from './account';
+import { activityAttendees, activityParticipants } from './activity-people';
 import { timelineKeys } from './contacts';
 import { GenerationContext } from './context';
 import { addressObject } from './fields';
@@ -36,7 +37,8 @@ export function activitySource(
       const due = keys.addTime + rng.int(-2, 30) * DAY;
       const done = due < keys.updateTime && rng.chance(0.8);
       const timed = rng.chance(0.6);
-      return {
+      const participants = activityParticipants(context, slot, personId);
+      const activity: JsonObject = {
         id,
         subject: rng.pick(ACTIVITY_SUBJECTS),
         type: rng.pick(context.activityTypeKeys),
@@ -57,7 +59,9 @@ export function activitySource(
         done,
         marked_as_done_time: done ? toV2Time(Math.max(keys.addTime, keys.updateTime - 60)) : null,
         location: rng.chance(0.1) ? addressObject(rng) : null,
-        participants: personId !== null ? [{ person_id: personId, primary: true }] : [],
+        participants,
+        // Kept on the record, served only with include_fields=attendees.
+        attendees: [],
         conference_meeting_client: null,
         conference_meeting_url: null,
         conference_meeting_id: null,
@@ -65,6 +69,13 @@ export function activitySource(
         priority: null,
         note: rng.chance(0.3) ? `<p>${rng.pick(NOTE_SNIPPETS)}</p>` : null,
       };
+      activity.attendees = activityAttendees(
+        context,
+        slot,
+        activity.owner_id as number,
+        participants,
+      );
+      return activity;
     },
   };
 }

@@ -85,6 +85,10 @@ function includeFields(context: EndpointContext): (deal: JsonObject) => JsonObje
     for (const field of requested) {
       if (field === 'products_count') {
         extra[field] = context.store.dealProductsOf(deal.id as number).length;
+      } else if (field === 'followers_count') {
+        extra[field] = context.store.subresources.followersOf('deals', deal.id as number)?.length;
+      } else if (field === 'participants_count') {
+        extra[field] = context.store.subresources.dealParticipantsOf(deal.id as number)?.length;
       } else if (field === 'first_won_time') {
         extra[field] = deal.won_time;
       } else {

@@ -11,6 +11,8 @@ import { leadEndpoints } from './leads';
 import { mailboxEndpoints } from './mailbox';
 import { noteEndpoints } from './notes';
 import { referenceEndpoints } from './reference';
+import { projectEndpoints } from './projects';
+import { subresourceEndpoints } from './subresources';
 import { v2EntityEndpoints } from './v2-entities';
 
 /**
@@ -31,6 +33,8 @@ export const ENDPOINTS: Endpoint[] = [
   ...callLogEndpoints,
   ...referenceEndpoints,
   ...accessEndpoints,
+  ...projectEndpoints,
+  ...subresourceEndpoints,
 ];
 
 export type { Endpoint, EndpointContext, EndpointResult } from './common';

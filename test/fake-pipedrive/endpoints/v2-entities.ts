@@ -1,4 +1,4 @@
-import { notFound } from '../http/errors';
+import { badRequest, notFound } from '../http/errors';
 import { TableName } from '../store/store';
 import { JsonObject } from '../types';
 import { commaList, Endpoint, EndpointContext, ok, v2List, V2ListOptions } from './common';
@@ -18,11 +18,16 @@ interface V2Entity {
 
 const TIME_SORTS = ['id', 'update_time', 'add_time'] as const;
 
-function withAttendees(context: EndpointContext): ((record: JsonObject) => JsonObject) | undefined {
+/** Activities keep their attendees, but Pipedrive only sends them when asked for. */
+function withAttendees(context: EndpointContext): (record: JsonObject) => JsonObject {
   const requested = commaList(context.query, 'include_fields') ?? [];
-  if (!requested.includes('attendees')) return undefined;
-  // Attendees are only sent when asked for; the fake's activities have no external invitees.
-  return (activity) => ({ ...activity, attendees: [] });
+  for (const field of requested) {
+    if (field !== 'attendees') throw badRequest(`Parameter 'include_fields' must be: attendees`);
+  }
+  if (requested.includes('attendees')) {
+    return (activity) => ({ ...activity, attendees: activity.attendees ?? [] });
+  }
+  return ({ attendees: _attendees, ...activity }) => activity;
 }
 
 const ENTITIES: V2Entity[] = [

@@ -37,6 +37,8 @@ import {
   Sizes,
 } from '../types';
 import { Mailbox } from './mailbox';
+import { ProjectStore } from './projects';
+import { SubresourceStore } from './subresources';
 import { EntityTable, RecordFlag, TableSource } from './table';
 import {
   createWorkspace,
@@ -181,6 +183,10 @@ export class FakeStore {
   /** Values of deactivated fields in changed records, by `table:key` and slot, for reactivation. */
   private readonly hiddenValues = new Map<string, Map<number, JsonObject>>();
   private nextFlowId = 2_000_000_000;
+  /** Boards, phases, projects and tasks of the Projects add-on, built on first use. */
+  readonly projects = new ProjectStore(this);
+  /** Followers, deal participants, installments and product variations, per parent. */
+  readonly subresources = new SubresourceStore(this);
 
   constructor(
     seed: number,
@@ -537,6 +543,10 @@ export class FakeStore {
   /** What the generator gives a changed record for `key` (the field must be active again). */
   private generatedValues(holder: ValueHolder, key: string): JsonObject {
     return takeValues(this.table(holder.tableName).baseRecord(holder.slot), key, holder.flat);
+  }
+
+  nowSeconds(): number {
+    return this.clock.nowSeconds();
   }
 
   stamp(style: TimeStyle): string {
