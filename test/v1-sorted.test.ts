@@ -3,6 +3,7 @@
  * lost when records change between pages) and the teams_users fallback to
  * /legacyTeams/{id}/users.
  */
+import { parseConfig } from '../src/config';
 import { ResourceGoneError } from '../src/errors';
 import type { PipedriveClient, Query } from '../src/pipedrive/client';
 import { FieldDefinitionCache, type StreamServices } from '../src/streams/base';
@@ -109,13 +110,7 @@ describe('teams_users', () => {
     const client = { get: (_v: string, path: string) => get(path) } as unknown as PipedriveClient;
     return {
       client,
-      config: {
-        api_token: 't',
-        deals_lookback_hours: 24,
-        notes_update_window_days: 0,
-        max_requests_per_2_seconds: 20,
-        custom_field_names: 'name',
-      },
+      config: parseConfig({ api_token: 'test-token' }),
       logger: undefined as any,
       log: (level, message) => log.push(`${level} ${message}`),
       fields: new FieldDefinitionCache(client),

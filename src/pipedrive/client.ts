@@ -5,6 +5,7 @@ import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
 import {
   AccountError,
+  ConfigError,
   ConnectorError,
   DailyBudgetExhaustedError,
   PermissionError,
@@ -12,6 +13,7 @@ import {
   TransientError,
 } from '../errors';
 import { toApiTime } from '../normalize';
+import { ApiTokenAuth, type RequestAuth } from './auth';
 import { endpointLabel, tokenCost } from './costs';
 import { RollingWindowLimiter, sleep } from './rate-limiter';
 
@@ -20,7 +22,14 @@ export type Query = Record<string, string | number | boolean | undefined>;
 
 export interface ClientOptions {
   baseUrl: string;
-  apiToken: string;
+  /** How requests authenticate (src/pipedrive/auth.ts); `apiToken` is the short form. */
+  auth?: RequestAuth;
+  apiToken?: string;
+  /**
+   * What to say when the API host does not resolve (ENOTFOUND): no retry helps a wrong
+   * company_domain, so the caller names the setting to fix.
+   */
+  unresolvedHost?: (host: string) => ConnectorError;
   maxRequestsPer2Seconds: number;
   /** Per-request timeout. */
   timeoutMs?: number;
@@ -38,6 +47,18 @@ export interface Envelope {
   error?: string;
   /** Pipedrive's clock when it answered (the HTTP Date header), RFC 3339; set by the client. */
   serverTime?: string;
+  /** The rate-limit headers of the answer, when Pipedrive sent them; set by the client. */
+  rateLimits?: RateLimitHeaders;
+}
+
+/** What Pipedrive's x-ratelimit-* and x-daily-ratelimit-* headers said about one answer. */
+export interface RateLimitHeaders {
+  /** The plan's burst limit: requests per rolling 2 seconds (x-ratelimit-limit). */
+  burstLimit?: number;
+  /** API tokens left today for the whole company (x-daily-ratelimit-token-remaining). */
+  dailyRemaining?: number;
+  /** The company's daily API token budget (x-daily-ratelimit-token-limit). */
+  dailyLimit?: number;
 }
 
 export interface Page<T = Record<string, any>> {
@@ -115,6 +136,9 @@ function headerNumber(response: AxiosResponse, name: string): number | undefined
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
+/** The credentials were renewed after a 401: the request is sent once more. */
+class CredentialsRenewed extends Error {}
+
 /** A failure worth retrying; carries what to say if retries run out. */
 class RetryableFailure extends Error {
   constructor(
@@ -132,6 +156,7 @@ class RetryableFailure extends Error {
 export class PipedriveClient {
   readonly stats = new RequestStats();
   private readonly http: AxiosInstance;
+  private readonly auth: RequestAuth;
   private readonly limiter: RollingWindowLimiter;
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
@@ -144,6 +169,7 @@ export class PipedriveClient {
   private budgetWaiters: Array<() => void> = [];
 
   constructor(private readonly options: ClientOptions) {
+    this.auth = options.auth ?? new ApiTokenAuth(options.apiToken ?? '');
     this.maxAttempts =
       options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
     this.retryBaseMs =
@@ -156,7 +182,7 @@ export class PipedriveClient {
     this.http = axios.create({
       baseURL: options.baseUrl,
       timeout: options.timeoutMs ?? envNumber('PIPEDRIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS,
-      headers: { 'x-api-token': options.apiToken, accept: 'application/json' },
+      headers: { accept: 'application/json' },
       // We parse ourselves: a truncated or HTML body must become a retry, not a throw.
       responseType: 'text',
       transformResponse: (body) => body,
@@ -189,6 +215,7 @@ export class PipedriveClient {
     const cost = tokenCost(version, path);
     let burstRetries = 0;
     let failures = 0;
+    let renewed = false;
     for (let attempt = 1; ; attempt++) {
       await this.reserveBudget(cost, endpoint);
       let error: RetryableFailure;
@@ -197,8 +224,12 @@ export class PipedriveClient {
         if (this.budgetError) throw this.budgetError;
         const windowBefore = this.limiter.inWindow();
         this.stats.add(scope, endpoint, cost);
-        return await this.attempt(url, endpoint, query, windowBefore);
+        return await this.attempt(url, endpoint, query, windowBefore, renewed);
       } catch (failure) {
+        if (failure instanceof CredentialsRenewed) {
+          renewed = true;
+          continue;
+        }
         if (!(failure instanceof RetryableFailure)) throw failure;
         error = failure;
       } finally {
@@ -230,13 +261,16 @@ export class PipedriveClient {
     endpoint: string,
     query: Query,
     windowBefore: number,
+    renewed: boolean,
   ): Promise<Envelope> {
     let response: AxiosResponse<string>;
+    const sent = await this.auth.headers();
     try {
-      response = await this.http.get<string>(url, { params: cleanQuery(query) });
+      response = await this.http.get<string>(url, { params: cleanQuery(query), headers: sent });
     } catch (error: any) {
       // Network-level failures: never pass the axios error on (its config holds the token).
       const code = error?.code ?? 'network error';
+      if (code === 'ENOTFOUND') throw this.unresolvedHost(endpoint);
       throw new RetryableFailure(`GET ${endpoint} failed: ${code}`);
     }
     const status = response.status;
@@ -250,9 +284,10 @@ export class PipedriveClient {
       throw new RetryableFailure(`Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`);
     }
     if (status === 401) {
-      throw new AccountError(
-        `Pipedrive rejected the API token (401 unauthorized): the API token is invalid or revoked. Copy a current token from Settings › Personal preferences › API into 'api_token'.`,
-      );
+      if (!renewed && (await this.auth.renewAfter401(sent))) throw new CredentialsRenewed();
+      throw new AccountError(this.auth.rejectedMessage(`GET ${endpoint}`), {
+        info: { endpoint: `GET ${endpoint}`, status },
+      });
     }
     if (status === 402) {
       throw new AccountError(
@@ -292,6 +327,7 @@ export class PipedriveClient {
     }
     const envelope = body as Envelope;
     envelope.serverTime = serverTimeOf(response);
+    envelope.rateLimits = rateLimitsOf(response);
     if (envelope.data === null && !envelope.additional_data && url.startsWith('/api/v2/')) {
       // v2 lists answer [] with a next_cursor when empty: this is a broken answer.
       throw new RetryableFailure(
@@ -329,6 +365,18 @@ export class PipedriveClient {
     const waiters = this.budgetWaiters;
     this.budgetWaiters = [];
     for (const wake of waiters) wake();
+  }
+
+  /** A host that does not resolve will not resolve on a retry either. */
+  private unresolvedHost(endpoint: string): ConnectorError {
+    const host = new URL(this.baseUrl).hostname;
+    return (
+      this.options.unresolvedHost?.(host) ??
+      new ConfigError(
+        `Cannot resolve ${host} (ENOTFOUND) for GET ${endpoint}: check the host name in the config.`,
+        { info: { endpoint: `GET ${endpoint}`, host, code: 'ENOTFOUND' } },
+      )
+    );
   }
 
   private dailyBudgetSpent(detail: string): DailyBudgetExhaustedError {
@@ -453,6 +501,15 @@ function serverTimeOf(response: AxiosResponse): string | undefined {
   if (typeof header !== 'string') return undefined;
   const time = new Date(header);
   return Number.isNaN(time.getTime()) ? undefined : toApiTime(time);
+}
+
+function rateLimitsOf(response: AxiosResponse): RateLimitHeaders | undefined {
+  const limits: RateLimitHeaders = {
+    burstLimit: headerNumber(response, 'x-ratelimit-limit'),
+    dailyRemaining: headerNumber(response, 'x-daily-ratelimit-token-remaining'),
+    dailyLimit: headerNumber(response, 'x-daily-ratelimit-token-limit'),
+  };
+  return Object.values(limits).some((value) => value !== undefined) ? limits : undefined;
 }
 
 function cleanQuery(query: Query): Record<string, string | number | boolean> {
