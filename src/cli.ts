@@ -146,7 +146,7 @@ export async function run(argv: string[], writer = new ProtocolWriter()): Promis
     if (error instanceof ConnectorError) {
       const trace = traceOf(error);
       await writer.error(writer.redact(trace.message), trace.failureType, {
-        internalMessage: writer.redact(trace.internalMessage),
+        internalMessage: trace.internalMessage && writer.redact(trace.internalMessage),
       });
     } else {
       await writer.error(

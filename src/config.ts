@@ -89,7 +89,7 @@ export const KNOWN_KEYS = [
   'oauth_url',
 ];
 
-const CREDENTIAL_KEYS: Record<PipedriveCredentials['auth_type'], string[]> = {
+export const CREDENTIAL_KEYS: Record<PipedriveCredentials['auth_type'], string[]> = {
   api_token: ['auth_type', 'api_token'],
   oauth2: [
     'auth_type',

@@ -132,17 +132,21 @@ export function streamError(stream: string, cause: unknown): ConnectorError {
   });
 }
 
-/** The fields of a TRACE ERROR for a ConnectorError: message, failure type, internal message. */
+/**
+ * The fields of a TRACE ERROR for a ConnectorError. internal_message is VError's full stack
+ * with the merged info when the error wraps a cause or carries info (where it helps to see the
+ * chain from the HTTP failure up); a plain config mistake needs no stack.
+ */
 export function traceOf(error: ConnectorError): {
   message: string;
   failureType: FailureType;
-  internalMessage: string;
+  internalMessage?: string;
 } {
   const info = error.info;
-  const where = Object.keys(info).length > 0 ? `\ninfo: ${JSON.stringify(info)}` : '';
-  return {
-    message: error.message,
-    failureType: error.failureType,
-    internalMessage: error.internalMessage ?? `${VError.fullStack(error)}${where}`,
-  };
+  const hasInfo = Object.keys(info).length > 0;
+  let internalMessage = error.internalMessage;
+  if (internalMessage === undefined && (VError.cause(error) || hasInfo)) {
+    internalMessage = `${VError.fullStack(error)}${hasInfo ? `\ninfo: ${JSON.stringify(info)}` : ''}`;
+  }
+  return { message: error.message, failureType: error.failureType, internalMessage };
 }

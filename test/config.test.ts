@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 import {
   closestKey,
+  CREDENTIAL_KEYS,
   KNOWN_KEYS,
   parseConfig,
   parseConfigWithNotes,
@@ -16,6 +20,27 @@ const OAUTH = {
   client_secret: 'client-secret-0123',
   refresh_token: 'refresh-token-0123',
 };
+
+describe('the config and the spec agree', () => {
+  const spec = JSON.parse(
+    fs.readFileSync(path.join(__dirname, '..', 'resources', 'spec.json'), 'utf8'),
+  ).connectionSpecification;
+
+  test('the known keys are the spec’s properties', () => {
+    expect([...KNOWN_KEYS].sort()).toEqual(Object.keys(spec.properties).sort());
+  });
+
+  test('the credential keys are the properties of each credentials option', () => {
+    const options = spec.properties.credentials.oneOf.map((option: any) => [
+      option.properties.auth_type.const,
+      Object.keys(option.properties).sort(),
+    ]);
+    expect(Object.fromEntries(options)).toEqual({
+      oauth2: [...CREDENTIAL_KEYS.oauth2].sort(),
+      api_token: [...CREDENTIAL_KEYS.api_token].sort(),
+    });
+  });
+});
 
 describe('parseConfig', () => {
   test('applies defaults', () => {
