@@ -6,6 +6,7 @@ import { CustomFieldSpec } from './data/fields';
 import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
 import { BurstLimiter, DailyBudget } from './http/limits';
+import { FakeOAuthServer } from './http/oauth';
 import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
@@ -70,6 +71,8 @@ export class FakePipedrive {
   readonly clock: FakeClock;
   readonly sizes: Sizes;
   readonly seed: number;
+  /** The OAuth token endpoint (`${url}/oauth/token`): client, tokens, expiry, revocation. */
+  readonly oauth: FakeOAuthServer;
   private readonly store: FakeStore;
   private readonly controls: ServerControls;
   private readonly limiter: BurstLimiter;
@@ -97,6 +100,7 @@ export class FakePipedrive {
       options.blockAfterBudget429s ?? null,
     );
     this.faults = new FaultInjector(options.faults, this.seed);
+    this.oauth = new FakeOAuthServer(options.oauth);
     this.controls = {
       token: this.token,
       tokenRevoked: false,
@@ -105,6 +109,7 @@ export class FakePipedrive {
       deniedPrefixes: new Set(),
       latencyMs: options.latencyMs ?? 0,
       slowMs: options.slowMs ?? 10_000,
+      oauth: this.oauth,
     };
   }
 

@@ -1,3 +1,5 @@
+import type { FakeOAuthOptions } from './http/oauth';
+
 /** Public types of the fake Pipedrive. Records are plain JSON objects in Pipedrive's API shape. */
 
 export type JsonObject = Record<string, unknown>;
@@ -106,6 +108,8 @@ export interface FakePipedriveOptions {
   latencyMs?: number;
   /** Port to listen on (default 0: ephemeral). */
   port?: number;
+  /** The OAuth app and its tokens (`${url}/oauth/token`); defaults work out of the box. */
+  oauth?: FakeOAuthOptions;
 }
 
 export type CollectionName =
