@@ -70,7 +70,10 @@ describe('write calls on Pipedrive’s paths', () => {
       body: 'content=From+a+form&person_id=2',
     });
     expect(response.status).toBe(201);
-    expect((await response.json()).data).toMatchObject({ content: 'From a form', person_id: 2 });
+    expect(((await response.json()) as any).data).toMatchObject({
+      content: 'From a form',
+      person_id: 2,
+    });
   });
 
   test.each([

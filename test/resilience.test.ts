@@ -785,9 +785,9 @@ describe('bad input end to end', () => {
       /'api_url' uses plain http/,
     ],
     [
-      'company_domain with the host',
-      () => ({ ...good, api_url: undefined, company_domain: 'acme.pipedrive.com' }),
-      /'company_domain' must be the subdomain only/,
+      'company_domain on another host',
+      () => ({ ...good, api_url: undefined, company_domain: 'acme.example.com' }),
+      /'company_domain' must be your Pipedrive subdomain/,
     ],
     ['config not an object', () => [good], /config must be a JSON object/],
   ];
@@ -871,8 +871,8 @@ describe('bad input end to end', () => {
         ['read', '--config', configFile, '--catalog', catalogFile, '--state', missing],
         /Cannot read the --state file .*no such file/,
       ],
-      ['unknown command', ['sync', '--config', configFile], /Unknown command "sync"/],
-      ['unknown flag', ['read', '--konfig', configFile], /Unknown argument --konfig/],
+      ['unknown command', ['sync', '--config', configFile], /Unknown command 'sync'/],
+      ['unknown flag', ['read', '--konfig', configFile], /Unknown option '--konfig'/],
     ];
     const results = await inParallel(cases, 4, ([, args]) => run(args));
     cases.forEach(([name, args, message], i) => {
