@@ -30,6 +30,27 @@ describe('the config and the spec agree', () => {
     expect([...KNOWN_KEYS].sort()).toEqual(Object.keys(spec.properties).sort());
   });
 
+  test('every property reads well in the UI: title, description, order; a group at the top', () => {
+    const problems: string[] = [];
+    const groups = new Set(spec.groups.map((group: any) => group.id));
+    for (const [name, property] of Object.entries<any>(spec.properties)) {
+      for (const key of ['title', 'description', 'order', 'group']) {
+        if (!(key in property)) problems.push(`${name} has no ${key}`);
+      }
+      if (!groups.has(property.group)) problems.push(`${name}: unknown group ${property.group}`);
+      for (const option of property.oneOf ?? []) {
+        if (!option.title || !option.description) problems.push(`${name} option without title`);
+        for (const [inner, field] of Object.entries<any>(option.properties)) {
+          if (!('order' in field)) problems.push(`${name}.${inner} has no order`);
+          if (inner !== 'auth_type' && !field.description) {
+            problems.push(`${name}.${inner} has no description`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   test('the credential keys are the properties of each credentials option', () => {
     const options = spec.properties.credentials.oneOf.map((option: any) => [
       option.properties.auth_type.const,
