@@ -1,153 +1,152 @@
-import { parseConfig, type PipedriveConfig } from './config';
-import { ConfigError, ConnectorError, errorMessage } from './errors';
-import type { PipedriveClient } from './pipedrive/client';
-import { connect, whoAmI } from './pipedrive/connect';
-import { parseConfiguredCatalog, readJsonFile, readStateFile } from './protocol/input';
-import { ConnectorLogger } from './protocol/logger';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { Command, CommanderError } from 'commander';
+
+import type { Args } from './commands';
+import { ConfigError, ConnectorError, errorMessage, traceOf } from './errors';
 import { ProtocolWriter } from './protocol/output';
-import { readStreams } from './read';
-import { FieldDefinitionCache, type PipedriveStream, type StreamServices } from './streams/base';
-import { allStreams } from './streams/index';
 
-export interface Args {
-  command: string;
-  config?: string;
-  catalog?: string;
-  state?: string;
-}
-
-export function parseArgs(argv: string[]): Args {
-  const [command, ...rest] = argv;
-  const args: Args = { command: command ?? '' };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i];
-    const value = rest[i + 1];
-    const key = flag.replace(/^--/, '');
-    if (!['config', 'catalog', 'state'].includes(key) || !flag.startsWith('--')) {
-      throw new ConfigError(`Unknown argument ${flag}. Usage: ${USAGE}`);
-    }
-    if (value === undefined || value.startsWith('--')) {
-      throw new ConfigError(`${flag} needs a file path. Usage: ${USAGE}`);
-    }
-    (args as any)[key] = value;
-    i++;
-  }
-  return args;
-}
+export type { Args } from './commands';
 
 export const USAGE =
   'source-pipedrive spec | check --config <file> | discover --config <file> | read --config <file> --catalog <file> [--state <file>]';
 
-function services(
-  config: PipedriveConfig,
-  client: PipedriveClient,
-  writer: ProtocolWriter,
-): StreamServices {
-  return {
-    client,
-    config,
-    logger: new ConnectorLogger(writer),
-    log: (level, message) => writer.log(level, message),
-    fields: new FieldDefinitionCache(client),
-    syncStartedAt: new Date(),
-  };
-}
+const RESOURCES = path.resolve(__dirname, '..');
 
-async function loadConfig(
-  path: string | undefined,
-  writer: ProtocolWriter,
-): Promise<PipedriveConfig> {
-  const raw = readJsonFile(path, '--config');
-  const token = (raw as any)?.api_token;
-  if (typeof token === 'string') writer.addSecret(token.trim());
-  return parseConfig(raw);
-}
-
-async function check(args: Args, writer: ProtocolWriter): Promise<number> {
+function version(): string {
   try {
-    const config = await loadConfig(args.config, writer);
-    const client = await connect(config, (level, message) => writer.log(level, message));
-    const me = await whoAmI(client);
-    writer.log(
-      'INFO',
-      `Connected to ${client.baseUrl} as user ${String(me.id ?? '?')} (${String(me.company_name ?? me.company_domain ?? 'unknown company')}).`,
+    return JSON.parse(fs.readFileSync(path.join(RESOURCES, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function spec(writer: ProtocolWriter): Promise<number> {
+  const text = fs.readFileSync(path.join(RESOURCES, 'resources', 'spec.json'), 'utf8');
+  await writer.spec(JSON.parse(text));
+  return 0;
+}
+
+type Action = (args: Args) => Promise<number>;
+
+/**
+ * The command line, as Airbyte calls it. --help and --version print plain text for a person;
+ * everything else answers in protocol messages, mistakes included (a config_error TRACE).
+ */
+function program(writer: ProtocolWriter, dispatch: (args: Args) => void): Command {
+  const cli = new Command('source-pipedrive')
+    .description(
+      'Airbyte source for the Pipedrive CRM. Every line it prints is an Airbyte message.',
+    )
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .addHelpCommand(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void writer.text(text),
+      // Mistakes become a config_error TRACE (see run): nothing is printed here.
+      writeErr: () => undefined,
+      outputError: () => undefined,
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  source-pipedrive spec
+  source-pipedrive check --config secrets/config.json
+  source-pipedrive read --config secrets/config.json --catalog test_files/walkthrough_incremental_catalog.json > out.jsonl
+`,
     );
-    await writer.connectionStatus('SUCCEEDED');
+
+  const define = (
+    name: string,
+    description: string,
+    options: Array<[flag: string, description: string]>,
+  ): void => {
+    const command = cli
+      .command(name)
+      .description(description)
+      .allowExcessArguments(true)
+      .helpOption('-h, --help', 'print this help');
+    for (const [flag, text] of options) command.option(flag, text);
+    command.action((values: Record<string, string | undefined>, self: Command) => {
+      if (self.args.length > 0) {
+        throw new ConfigError(
+          `Unexpected argument ${self.args.map((arg) => JSON.stringify(arg)).join(' ')} after "${name}": ${name} takes ${options.length === 0 ? 'no arguments' : `only ${options.map(([flag]) => flag).join(', ')}`}. Usage: ${USAGE}`,
+        );
+      }
+      dispatch({ command: name, ...values });
+    });
+  };
+  define('spec', 'print the connector specification (the config it accepts)', []);
+  define('check', 'check the config: authenticate and read the token’s user', [
+    ['--config <file>', 'config JSON file'],
+  ]);
+  define('discover', 'print the catalog: every stream, with your account’s custom fields', [
+    ['--config <file>', 'config JSON file'],
+  ]);
+  define('read', 'read records and states of a configured catalog', [
+    ['--config <file>', 'config JSON file'],
+    ['--catalog <file>', 'configured catalog JSON file (see `npm run catalog`)'],
+    ['--state <file>', 'state JSON file of an earlier sync (optional)'],
+  ]);
+  return cli;
+}
+
+/** Commander's words for a mistake, as the sentence of a config_error. */
+function usageError(error: CommanderError): ConfigError {
+  const text = error.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)');
+  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+  return new ConfigError(`${sentence}. Usage: ${USAGE}`);
+}
+
+/** Parses argv; resolves to the chosen command, or to an exit code when nothing is left to do. */
+async function parse(argv: string[], writer: ProtocolWriter): Promise<Args | number> {
+  let chosen: Args | undefined;
+  const cli = program(writer, (args) => (chosen = args));
+  try {
+    await cli.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    if (!(error instanceof ConnectorError)) throw error;
-    await writer.connectionStatus('FAILED', writer.redact(error.message));
+    if (error instanceof CommanderError) {
+      // --help and --version: plain text already written, exit 0.
+      if (error.exitCode === 0) return 0;
+      if (error.code === 'commander.help') {
+        throw new ConfigError(`No command given. Usage: ${USAGE} (or --help)`);
+      }
+      throw usageError(error);
+    }
+    throw error;
   }
-  return 0;
+  if (!chosen) throw new ConfigError(`No command given. Usage: ${USAGE} (or --help)`);
+  return chosen;
 }
 
-/** Builds the AirbyteStream of a stream, with its schema as this account has it. */
-async function describe(stream: PipedriveStream): Promise<Record<string, unknown>> {
-  // Without permission to read field definitions the stream still exists, without custom
-  // columns (prepare warns).
-  const schema = await stream.prepare();
-  const pk = Array.isArray(stream.primaryKey) ? stream.primaryKey : [stream.primaryKey];
-  const entry: Record<string, unknown> = {
-    name: stream.name,
-    json_schema: schema,
-    supported_sync_modes: stream.isIncremental ? ['full_refresh', 'incremental'] : ['full_refresh'],
-    source_defined_primary_key: pk.map((key) => [key]),
-    is_resumable: stream.isIncremental,
+async function execute(args: Args, writer: ProtocolWriter): Promise<number> {
+  if (args.command === 'spec') return spec(writer);
+  const commands = await import('./commands');
+  const actions: Record<string, Action> = {
+    check: (a) => commands.check(a, writer),
+    discover: (a) => commands.discover(a, writer),
+    read: (a) => commands.read(a, writer),
   };
-  if (stream.isIncremental) {
-    const cursor = stream.cursorField;
-    entry.source_defined_cursor = true;
-    entry.default_cursor_field = Array.isArray(cursor) ? cursor : [cursor];
-  }
-  return entry;
-}
-
-async function discover(args: Args, writer: ProtocolWriter): Promise<number> {
-  const config = await loadConfig(args.config, writer);
-  const client = await connect(config, (level, message) => writer.log(level, message));
-  const streams = allStreams(services(config, client, writer));
-  const entries = [];
-  for (const stream of streams) entries.push(await describe(stream));
-  await writer.catalog(entries);
-  return 0;
-}
-
-async function read(args: Args, writer: ProtocolWriter): Promise<number> {
-  const config = await loadConfig(args.config, writer);
-  const catalogRaw = readJsonFile(args.catalog, '--catalog');
-  const log = {
-    warn: (message: string) => writer.log('WARN', message),
-    info: (message: string) => writer.log('INFO', message),
-  };
-  // A state that cannot be read is an error: starting every stream over would re-buy history.
-  const inputState = args.state ? readStateFile(args.state, log) : new Map();
-  const client = await connect(config, (level, message) => writer.log(level, message));
-  const streams = allStreams(services(config, client, writer));
-  const configured = parseConfiguredCatalog(
-    catalogRaw,
-    new Map(streams.map((stream) => [stream.name, { incremental: stream.isIncremental }])),
-  );
-  const result = await readStreams(config, client, streams, configured, inputState, writer);
-  return result.failed ? 1 : 0;
+  return actions[args.command](args);
 }
 
 /** Runs one command; returns the exit code. Output goes only through the writer. */
 export async function run(argv: string[], writer = new ProtocolWriter()): Promise<number> {
   try {
-    const args = parseArgs(argv);
-    switch (args.command) {
-      case 'check':
-        return await check(args, writer);
-      case 'discover':
-        return await discover(args, writer);
-      case 'read':
-        return await read(args, writer);
-      default:
-        throw new ConfigError(`Unknown command "${args.command}". Usage: ${USAGE}`);
-    }
+    const parsed = await parse(argv, writer);
+    if (typeof parsed === 'number') return parsed;
+    return await execute(parsed, writer);
   } catch (error) {
     if (error instanceof ConnectorError) {
-      await writer.error(writer.redact(error.message), error.failureType, {
-        internalMessage: error.internalMessage,
+      const trace = traceOf(error);
+      await writer.error(writer.redact(trace.message), trace.failureType, {
+        internalMessage: trace.internalMessage && writer.redact(trace.internalMessage),
       });
     } else {
       await writer.error(

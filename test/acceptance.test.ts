@@ -16,7 +16,13 @@ import { FakePipedrive } from './fake-pipedrive';
 import * as cat from './helpers/cat';
 import { expectValidProtocol, runConnector, type RunResult } from './helpers/connector';
 import { REPO_ROOT } from './helpers/protocol';
-import { configuredCatalogFile, FAR_FUTURE, finalStates, TEST_FILES } from './helpers/test-files';
+import {
+  configuredCatalogFile,
+  FAR_FUTURE,
+  finalStates,
+  TEST_FILES,
+  walkthroughCatalogFile,
+} from './helpers/test-files';
 
 const readText = (file: string): string => fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
 const readJson = (file: string): any => JSON.parse(readText(file));
@@ -247,11 +253,13 @@ describe('acceptance-test-config.yml', () => {
     for (const name of EMPTY_STREAMS) {
       if (!discovered.has(name)) problems.push(`empty_streams names unknown stream ${name}`);
     }
-    for (const [file, mode] of [
-      [TEST_FILES.fullRefreshCatalog, 'full_refresh'],
-      [TEST_FILES.incrementalCatalog, 'incremental'],
+    for (const [file, mode, make] of [
+      [TEST_FILES.fullRefreshCatalog, 'full_refresh', configuredCatalogFile],
+      [TEST_FILES.incrementalCatalog, 'incremental', configuredCatalogFile],
+      [TEST_FILES.walkthroughFullRefreshCatalog, 'full_refresh', walkthroughCatalogFile],
+      [TEST_FILES.walkthroughIncrementalCatalog, 'incremental', walkthroughCatalogFile],
     ] as const) {
-      const expected = configuredCatalogFile(streams, mode);
+      const expected = make(streams, mode);
       const actual = readJson(file);
       const want = names(expected).sort();
       const have = names(actual).sort();

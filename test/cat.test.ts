@@ -55,6 +55,101 @@ describe('specProblems', () => {
   });
 });
 
+describe('specProblems: groups and advanced_auth', () => {
+  const withGroups = (properties: Record<string, unknown>, groups: unknown) =>
+    spec(properties, { groups });
+
+  test('the same order in different groups is fine; each group must be declared', () => {
+    const groups = [{ id: 'auth', title: 'Authentication' }, { id: 'advanced' }];
+    expect(
+      cat.specProblems(
+        withGroups(
+          {
+            a: { type: 'string', order: 0, group: 'auth' },
+            b: { type: 'string', order: 0, group: 'advanced' },
+          },
+          groups,
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      cat.specProblems(withGroups({ a: { type: 'string', group: 'replication' } }, groups)).join(),
+    ).toContain('names group replication, not in groups');
+    expect(
+      cat.specProblems(withGroups({ a: { type: 'string', group: 'x' } }, undefined)).join(),
+    ).toContain('not in groups');
+  });
+
+  test.each([
+    ['a duplicate id', [{ id: 'a' }, { id: 'a' }], 'declared twice'],
+    ['an entry without id', [{ title: 'A' }], 'has no string id'],
+    ['not a list', { id: 'a' }, 'must be a list'],
+  ])('flags groups with %s', (_, groups, fragment) => {
+    expect(cat.specProblems(withGroups({}, groups)).join()).toContain(fragment);
+  });
+
+  const credentials = (first: string, second: string) => ({
+    credentials: {
+      type: 'object',
+      oneOf: [first, second].map((kind) => ({
+        type: 'object',
+        properties: {
+          auth_type: { type: 'string', const: kind },
+          ...(kind === 'oauth2'
+            ? { refresh_token: { type: 'string', airbyte_secret: true } }
+            : { api_token: { type: 'string', airbyte_secret: true } }),
+        },
+      })),
+    },
+  });
+  const advancedAuth = (path: string[]) => ({
+    auth_flow_type: 'oauth2.0',
+    predicate_key: ['credentials', 'auth_type'],
+    predicate_value: 'oauth2',
+    oauth_config_specification: {
+      oauth_connector_input_specification: { consent_url: 'c', access_token_url: 't' },
+      complete_oauth_output_specification: {
+        properties: { refresh_token: { type: 'string', path_in_connector_config: path } },
+      },
+    },
+  });
+
+  test('accepts advanced_auth whose paths exist, OAuth first', () => {
+    const ok = {
+      ...spec(credentials('oauth2', 'api_token')),
+      advanced_auth: advancedAuth(['credentials', 'refresh_token']),
+    };
+    expect(cat.specProblems(ok)).toEqual([]);
+  });
+
+  test('flags an advanced_auth path the spec does not have (test_oauth_flow_parameters)', () => {
+    const bad = {
+      ...spec(credentials('oauth2', 'api_token')),
+      advanced_auth: advancedAuth(['credentials', 'refreshToken']),
+    };
+    expect(cat.specProblems(bad).join()).toContain('/credentials/refreshToken is not in');
+  });
+
+  test('flags OAuth that is not the first option (test_oauth_is_default_method)', () => {
+    const bad = {
+      ...spec(credentials('api_token', 'oauth2')),
+      advanced_auth: advancedAuth(['credentials', 'refresh_token']),
+    };
+    expect(cat.specProblems(bad).join()).toContain('test_oauth_is_default_method');
+  });
+
+  test('expectedSchemaPaths walks through oneOf variants like CAT', () => {
+    expect(
+      cat.expectedSchemaPaths(spec(credentials('oauth2', 'api_token')).connectionSpecification),
+    ).toEqual([
+      '/credentials/auth_type',
+      '/credentials/refresh_token',
+      '/credentials/auth_type',
+      '/credentials/api_token',
+    ]);
+  });
+});
+
 describe('catalogProblems', () => {
   const stream = (overrides: Record<string, unknown> = {}) => ({
     name: 's',

@@ -40,15 +40,42 @@ describe('bin/main end to end', () => {
         'api_token',
         'api_url',
         'company_domain',
+        'credentials',
         'custom_field_names',
+        'daily_token_reserve',
         'deals_lookback_hours',
+        'delete_detection',
+        'max_concurrent_requests',
         'max_requests_per_2_seconds',
         'notes_update_window_days',
+        'oauth_url',
         'start_date',
       ].sort(),
     );
+    const options = spec.properties.credentials.oneOf;
+    expect(options.map((option: any) => option.properties.auth_type.const)).toEqual([
+      'oauth2',
+      'api_token',
+    ]);
+    for (const [option, name] of [
+      [0, 'client_secret'],
+      [0, 'refresh_token'],
+      [0, 'access_token'],
+      [1, 'api_token'],
+    ] as const) {
+      expect([name, options[option].properties[name].airbyte_secret]).toEqual([name, true]);
+    }
     expect(spec.properties.api_token.airbyte_secret).toBe(true);
-    expect(spec.required).toEqual(['api_token']);
+    // Configs of earlier versions (top-level api_token) still validate.
+    expect(spec.required).toBeUndefined();
+    expect(spec.properties.api_url.airbyte_hidden).toBe(true);
+    expect(spec.properties.oauth_url.airbyte_hidden).toBe(true);
+    // OAuth's default burst limit differs from the API token's: no single default in the spec.
+    expect(spec.properties.max_requests_per_2_seconds.default).toBeUndefined();
+    expect(result.messages[0].spec.advanced_auth.predicate_key).toEqual([
+      'credentials',
+      'auth_type',
+    ]);
   });
 
   test('check succeeds with a valid token', async () => {

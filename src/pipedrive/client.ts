@@ -6,6 +6,7 @@ import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import {
   AccountError,
   CancelledError,
+  ConfigError,
   ConnectorError,
   DailyBudgetExhaustedError,
   PermissionError,
@@ -13,6 +14,7 @@ import {
   TransientError,
 } from '../errors';
 import { toApiTime } from '../normalize';
+import { ApiTokenAuth, type RequestAuth } from './auth';
 import { endpointLabel, tokenCost } from './costs';
 import { ConcurrencyGate } from './gate';
 import { RollingWindowLimiter, sleep } from './rate-limiter';
@@ -26,7 +28,14 @@ export type V1Prefix = '/api/v1' | '/v1';
 export interface ClientOptions {
   baseUrl: string;
   v1Prefix?: V1Prefix;
-  apiToken: string;
+  /** How requests authenticate (src/pipedrive/auth.ts); `apiToken` is the short form. */
+  auth?: RequestAuth;
+  apiToken?: string;
+  /**
+   * What to say when the API host does not resolve (ENOTFOUND): no retry helps a wrong
+   * company_domain, so the caller names the setting to fix.
+   */
+  unresolvedHost?: (host: string) => ConnectorError;
   maxRequestsPer2Seconds: number;
   /** When the burst limit was not configured, Pipedrive's x-ratelimit-limit may raise it too. */
   limitIsExplicit?: boolean;
@@ -55,6 +64,18 @@ export interface Envelope {
    * moment the request left, converted with the most conservative clock offset seen so far.
    */
   listedAfterMs?: number;
+  /** The rate-limit headers of the answer, when Pipedrive sent them; set by the client. */
+  rateLimits?: RateLimitHeaders;
+}
+
+/** What Pipedrive's x-ratelimit-* and x-daily-ratelimit-* headers said about one answer. */
+export interface RateLimitHeaders {
+  /** The plan's burst limit: requests per rolling 2 seconds (x-ratelimit-limit). */
+  burstLimit?: number;
+  /** API tokens left today for the whole company (x-daily-ratelimit-token-remaining). */
+  dailyRemaining?: number;
+  /** The company's daily API token budget (x-daily-ratelimit-token-limit). */
+  dailyLimit?: number;
 }
 
 export interface Page<T = Record<string, any>> {
@@ -139,6 +160,9 @@ function headerNumber(response: AxiosResponse, name: string): number | undefined
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
+/** The credentials were renewed after a 401: the request is sent once more. */
+class CredentialsRenewed extends Error {}
+
 /** A failure worth retrying; carries what to say if retries run out. */
 class RetryableFailure extends Error {
   constructor(
@@ -158,6 +182,7 @@ export class PipedriveClient {
   readonly stats = new RequestStats();
   readonly gate: ConcurrencyGate;
   private readonly http: AxiosInstance;
+  private readonly auth: RequestAuth;
   private readonly limiter: RollingWindowLimiter;
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
@@ -180,6 +205,7 @@ export class PipedriveClient {
   private readonly cancelledScopes = new Set<string>();
 
   constructor(private readonly options: ClientOptions) {
+    this.auth = options.auth ?? new ApiTokenAuth(options.apiToken ?? '');
     this.maxAttempts =
       options.maxAttempts ?? envNumber('PIPEDRIVE_MAX_ATTEMPTS') ?? DEFAULT_ATTEMPTS;
     this.retryBaseMs =
@@ -197,7 +223,7 @@ export class PipedriveClient {
     this.http = axios.create({
       baseURL: options.baseUrl,
       timeout: options.timeoutMs ?? envNumber('PIPEDRIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS,
-      headers: { 'x-api-token': options.apiToken, accept: 'application/json' },
+      headers: { accept: 'application/json' },
       // We parse ourselves: a truncated or HTML body must become a retry, not a throw.
       responseType: 'text',
       transformResponse: (body) => body,
@@ -288,6 +314,7 @@ export class PipedriveClient {
     const cost = tokenCost(version, path);
     let burstRetries = 0;
     let failures = 0;
+    let renewed = false;
     for (let attempt = 1; ; attempt++) {
       let error: RetryableFailure;
       await this.gate.acquire();
@@ -301,8 +328,13 @@ export class PipedriveClient {
         if (this.accountError) throw this.accountError;
         this.checkCancelled(scope);
         this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.gate.inFlight);
-        return await this.attempt(url, endpoint, query, scope, cost, options);
+        return await this.attempt(url, endpoint, query, scope, cost, options, renewed);
       } catch (failure) {
+        if (failure instanceof CredentialsRenewed) {
+          // Fresh credentials after a 401: sent once more (through the gate and limiter again).
+          renewed = true;
+          continue;
+        }
         if (!(failure instanceof RetryableFailure)) throw failure;
         error = failure;
       } finally {
@@ -341,16 +373,19 @@ export class PipedriveClient {
     scope: string,
     staticCost: number,
     options: RequestOptions,
+    renewed: boolean,
   ): Promise<Envelope> {
     const windowBefore = this.limiter.inWindow();
+    const sent = await this.auth.headers();
     const sentAt = Date.now();
     let response: AxiosResponse<string>;
     try {
-      response = await this.http.get<string>(url, { params: cleanQuery(query) });
+      response = await this.http.get<string>(url, { params: cleanQuery(query), headers: sent });
     } catch (error: any) {
       // Network-level failures: never pass the axios error on (its config holds the token).
       // Nothing was answered, so nothing is counted.
       const code = error?.code ?? 'network error';
+      if (code === 'ENOTFOUND') throw this.unresolvedHost(endpoint);
       throw new RetryableFailure(`GET ${endpoint} failed: ${code}`);
     }
     const receivedAt = Date.now();
@@ -368,16 +403,16 @@ export class PipedriveClient {
       throw new RetryableFailure(`Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`);
     }
     if (status === 401) {
-      this.accountError = new AccountError(
-        `Pipedrive rejected the API token (401 unauthorized): the API token is invalid or revoked. Copy a current token from Settings › Personal preferences › API into 'api_token'.`,
-      );
+      if (!renewed && (await this.auth.renewAfter401(sent))) throw new CredentialsRenewed();
+      this.accountError = new AccountError(this.auth.rejectedMessage(`GET ${endpoint}`), {
+        info: { endpoint: `GET ${endpoint}`, status },
+      });
       throw this.accountError;
     }
     if (status === 402) {
       const error = new AccountError(
         `Pipedrive answered 402 for GET ${endpoint}${apiMessage}: the company account is not open (trial ended or payment missing). Reopen the account in Pipedrive's billing settings.`,
-        undefined,
-        402,
+        { info: { endpoint: `GET ${endpoint}`, status } },
       );
       // A feature the account lacks (an add-on) answers 402 for its own endpoints only.
       if (!options.optional) this.accountError = error;
@@ -392,20 +427,21 @@ export class PipedriveClient {
       }
       throw new PermissionError(
         `No permission to read ${endpoint} (403${apiMessage}). Give the token's user access to this data (an admin user sees everything), or deselect the stream.`,
+        { info: { endpoint: `GET ${endpoint}`, status } },
       );
     }
     if (status === 404 || status === 410) {
       throw new ResourceGoneError(
         `Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`,
         status,
+        { info: { endpoint: `GET ${endpoint}` } },
       );
     }
     if (status >= 300) {
       throw new ConnectorError(
         `Pipedrive answered ${status} for GET ${endpoint}${apiMessage}`,
         status >= 400 && status < 500 ? 'system_error' : 'transient_error',
-        undefined,
-        status,
+        { info: { endpoint: `GET ${endpoint}`, status } },
       );
     }
     if (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -432,6 +468,7 @@ export class PipedriveClient {
     if (problem) throw new RetryableFailure(`Pipedrive's response for GET ${endpoint} ${problem}`);
     envelope.serverTime = serverTimeOf(response);
     envelope.listedAfterMs = this.serverTimeLowerBound(sentAt);
+    envelope.rateLimits = rateLimitsOf(response);
     return envelope;
   }
 
@@ -483,6 +520,18 @@ export class PipedriveClient {
     const waiters = this.budgetWaiters;
     this.budgetWaiters = [];
     for (const wake of waiters) wake();
+  }
+
+  /** A host that does not resolve will not resolve on a retry either. */
+  private unresolvedHost(endpoint: string): ConnectorError {
+    const host = new URL(this.baseUrl).hostname;
+    return (
+      this.options.unresolvedHost?.(host) ??
+      new ConfigError(
+        `Cannot resolve ${host} (ENOTFOUND) for GET ${endpoint}: check the host name in the config.`,
+        { info: { endpoint: `GET ${endpoint}`, host, code: 'ENOTFOUND' } },
+      )
+    );
   }
 
   private dailyBudgetSpent(detail: string): DailyBudgetExhaustedError {
@@ -692,6 +741,15 @@ function serverTimeOf(response: AxiosResponse): string | undefined {
   if (typeof header !== 'string') return undefined;
   const time = new Date(header);
   return Number.isNaN(time.getTime()) ? undefined : toApiTime(time);
+}
+
+function rateLimitsOf(response: AxiosResponse): RateLimitHeaders | undefined {
+  const limits: RateLimitHeaders = {
+    burstLimit: headerNumber(response, 'x-ratelimit-limit'),
+    dailyRemaining: headerNumber(response, 'x-daily-ratelimit-token-remaining'),
+    dailyLimit: headerNumber(response, 'x-daily-ratelimit-token-limit'),
+  };
+  return Object.values(limits).some((value) => value !== undefined) ? limits : undefined;
 }
 
 function cleanQuery(query: Query): Record<string, string | number | boolean> {

@@ -28,9 +28,51 @@ export function readJsonFile(path: string | undefined, flag: string): unknown {
     return JSON.parse(text);
   } catch (error: any) {
     throw new ConfigError(
-      `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.`,
+      `The ${flag} file ${path} is not valid JSON: ${error?.message ?? error}.${connectorOutputHint(text)}`,
     );
   }
+}
+
+/** A file of several protocol messages (stdout of discover, saved whole) is a common mistake. */
+function connectorOutputHint(text: string): string {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length < 2) return '';
+  try {
+    const first = JSON.parse(lines[0]);
+    if (first && typeof first === 'object' && typeof first.type === 'string') {
+      return ` It holds ${lines.length} lines of connector output (one protocol message per line), not one JSON document: ${CATALOG_HOW_TO}`;
+    }
+  } catch {
+    // Not connector output either: the plain JSON error says enough.
+  }
+  return '';
+}
+
+const CATALOG_HOW_TO =
+  'make a configured catalog with `npm run catalog -- --config <config file> --streams deals,persons --mode incremental` (see the README), or wrap each discovered stream as {"stream": <stream>, "sync_mode": "incremental", "destination_sync_mode": "append_dedup"}.';
+
+/**
+ * The `streams` of a configured catalog. A discovered catalog (entries with `name`, no
+ * `stream`), or the CATALOG message of discover, is refused with how to wrap it: selecting
+ * every stream silently would include deals_flow, whose first sync costs 40 API tokens a deal.
+ */
+function configuredStreams(raw: unknown): unknown[] {
+  const message = raw as any;
+  const catalog = message?.type === 'CATALOG' && message.catalog ? message.catalog : message;
+  const streams = catalog?.streams;
+  if (!Array.isArray(streams)) {
+    throw new ConfigError('The configured catalog must be a JSON object with a "streams" list.');
+  }
+  const discovered = streams.some(
+    (entry) => entry && typeof entry === 'object' && 'name' in entry && !('stream' in entry),
+  );
+  if (discovered || catalog !== message) {
+    const what = catalog !== message ? 'the CATALOG message of discover' : 'a discovered catalog';
+    throw new ConfigError(
+      `The --catalog file is ${what} (streams[].name), not a configured catalog (streams[].stream.name with a sync_mode per stream): ${CATALOG_HOW_TO}`,
+    );
+  }
+  return streams;
 }
 
 /** Validates a configured catalog against the streams this connector has. */
@@ -38,20 +80,12 @@ export function parseConfiguredCatalog(
   raw: unknown,
   known: Map<string, { incremental: boolean }>,
 ): ConfiguredStream[] {
-  const streams = (raw as any)?.streams;
-  if (!Array.isArray(streams)) {
-    throw new ConfigError('The configured catalog must be a JSON object with a "streams" list.');
-  }
+  const streams = configuredStreams(raw);
   const result: ConfiguredStream[] = [];
   const seen = new Set<string>();
-  for (const entry of streams) {
+  for (const entry of streams as any[]) {
     const name = entry?.stream?.name;
     if (typeof name !== 'string') {
-      if (typeof entry?.name === 'string' && entry?.json_schema) {
-        throw new ConfigError(
-          `The --catalog file looks like discover's CATALOG (its streams have "name" at the top), not a configured catalog. Wrap each stream as {"stream": <the discovered stream>, "sync_mode": "incremental" or "full_refresh", "destination_sync_mode": "append_dedup" or "overwrite"}, or make one with: npm run catalog -- --config <config> --streams ${entry.name}.`,
-        );
-      }
       throw new ConfigError(
         'Every configured catalog entry needs stream.name (as produced by discover).',
       );

@@ -176,6 +176,28 @@ export class ProtocolWriter {
     await this.flush();
   }
 
+  /**
+   * Asks Airbyte to store an updated config (a rotated OAuth refresh token). The one message
+   * that carries secrets, by design: it is written unredacted, and flushed at once so that a
+   * kill right after the rotation cannot lose the only valid refresh token.
+   */
+  async control(config: Record<string, unknown>): Promise<void> {
+    this.pushMessage(
+      {
+        type: 'CONTROL',
+        control: { type: 'CONNECTOR_CONFIG', emitted_at: Date.now(), connectorConfig: { config } },
+      },
+      false,
+    );
+    await this.flush();
+  }
+
+  /** Plain text for a human (--help, --version): the only non-protocol output, by request. */
+  async text(text: string): Promise<void> {
+    this.push(text.endsWith('\n') ? text : `${text}\n`);
+    await this.flush();
+  }
+
   async catalog(streams: Record<string, unknown>[]): Promise<void> {
     this.pushMessage({ type: 'CATALOG', catalog: { streams } }, false);
     await this.flush();

@@ -3,8 +3,10 @@
  *
  *   npx tsx test/fake-pipedrive/cli.ts --port 0 --seed 1 --deals 1000000 --burst-limit 120
  *
- * Prints one JSON line `{"url": "...", "token": "..."}` once listening and runs until SIGTERM
- * or SIGINT. Plain Node + TypeScript: it works compiled as well as under tsx.
+ * Prints one JSON line `{"url": "...", "token": "...", "oauth": {client_id, client_secret,
+ * refresh_token}}` once listening and runs until SIGTERM or SIGINT. It accepts Pipedrive's write
+ * calls (see http/writes.ts) and `POST /_fake/clock/advance?seconds=N`. Plain Node +
+ * TypeScript: it works compiled as well as under tsx.
  */
 import { DEFAULT_RANDOM_FAULT_KINDS } from './http/faults';
 import { FakePipedrive } from './index';
@@ -149,7 +151,12 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
 async function main(): Promise<void> {
   const fake = new FakePipedrive(parseArguments(process.argv.slice(2)));
   await fake.start();
-  process.stdout.write(`${JSON.stringify({ url: fake.url, token: fake.token })}\n`);
+  const oauth = {
+    client_id: fake.oauth.clientId,
+    client_secret: fake.oauth.clientSecret,
+    refresh_token: fake.oauth.currentRefreshToken,
+  };
+  process.stdout.write(`${JSON.stringify({ url: fake.url, token: fake.token, oauth })}\n`);
   const shutdown = () => {
     fake.stop().then(
       () => process.exit(0),

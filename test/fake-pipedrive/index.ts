@@ -9,6 +9,7 @@ import { ENDPOINTS } from './endpoints';
 import { FaultInjector } from './http/faults';
 import { Latency } from './http/latency';
 import { BurstLimiter, DailyBudget } from './http/limits';
+import { FakeOAuthServer } from './http/oauth';
 import { Router } from './http/router';
 import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
@@ -84,6 +85,8 @@ export class FakePipedrive {
   readonly clock: FakeClock;
   readonly sizes: Sizes;
   readonly seed: number;
+  /** The OAuth token endpoint (`${url}/oauth/token`): client, tokens, expiry, revocation. */
+  readonly oauth: FakeOAuthServer;
   private readonly store: FakeStore;
   private readonly controls: ServerControls;
   private readonly limiter: BurstLimiter;
@@ -116,6 +119,7 @@ export class FakePipedrive {
     this.budget.spendByOthers(options.dailyTokensSpentByOthers ?? 0);
     this.faults = new FaultInjector(options.faults, this.seed);
     this.latency = new Latency({ baseMs: options.latencyMs, ...options.latency }, this.seed);
+    this.oauth = new FakeOAuthServer(options.oauth);
     this.controls = {
       token: this.token,
       tokenRevoked: false,
@@ -127,6 +131,7 @@ export class FakePipedrive {
       hostMode: options.hostMode ?? 'any',
       v1IgnoresUpdatedSince: options.v1IgnoresUpdatedSince ?? false,
       productsRejectUpdatedSince: options.productsRejectUpdatedSince ?? false,
+      oauth: this.oauth,
     };
   }
 

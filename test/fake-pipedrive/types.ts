@@ -1,3 +1,5 @@
+import type { FakeOAuthOptions } from './http/oauth';
+
 /** Public types of the fake Pipedrive. Records are plain JSON objects in Pipedrive's API shape. */
 
 export type JsonObject = Record<string, unknown>;
@@ -219,6 +221,8 @@ export interface FakePipedriveOptions {
   productsRejectUpdatedSince?: boolean;
   /** Port to listen on (default 0: ephemeral). */
   port?: number;
+  /** The OAuth app and its tokens (`${url}/oauth/token`); defaults work out of the box. */
+  oauth?: FakeOAuthOptions;
 }
 
 export interface LatencyModel {

@@ -252,6 +252,9 @@ export function specProblems(spec: Json): string[] {
     }
   }
 
+  problems.push(...groupProblems(root));
+  problems.push(...advancedAuthProblems(spec));
+
   // test_defined_refs_exist_in_json_spec_file (the whole spec dict)
   if (valuesOfKey(spec, '$ref').length > 0) {
     problems.push('test_defined_refs_exist_in_json_spec_file: the spec has $ref');
@@ -259,6 +262,121 @@ export function specProblems(spec: Json): string[] {
   // test_additional_properties_is_true
   if (valuesOfKey(root, 'additionalProperties').some((value) => value !== true)) {
     problems.push('test_additional_properties_is_true: additionalProperties must be true when set');
+  }
+  return problems;
+}
+
+/**
+ * Airbyte's connector specification reference on `group`/`groups`: `groups` lists the cards
+ * (`{id, title?}`, in order); a `group` names one of them, on top-level properties only (see
+ * test_nested_group); `order` is unique within a group (test_duplicate_order).
+ */
+export function groupProblems(root: Json): string[] {
+  const problems: string[] = [];
+  const declared = root.groups;
+  const ids = new Set<string>();
+  if (declared !== undefined) {
+    if (!Array.isArray(declared)) return ['groups: must be a list of {id, title}'];
+    for (const group of declared) {
+      if (!group || typeof group.id !== 'string' || group.id === '') {
+        problems.push(`groups: entry ${JSON.stringify(group)} has no string id`);
+      } else if (ids.has(group.id)) {
+        problems.push(`groups: id ${group.id} is declared twice`);
+      } else {
+        ids.add(group.id);
+      }
+      if (group && 'title' in group && typeof group.title !== 'string') {
+        problems.push(`groups: title of ${group.id} must be a string`);
+      }
+    }
+  }
+  for (const [name, property] of Object.entries<Json>(root.properties ?? {})) {
+    if (property && typeof property === 'object' && 'group' in property) {
+      if (!ids.has(property.group)) {
+        problems.push(`group: /properties/${name} names group ${property.group}, not in groups`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** CAT's get_expected_schema_structure: every property path, through oneOf variants. */
+export function expectedSchemaPaths(schema: Json): string[] {
+  const paths: string[] = [];
+  const scan = (node: Json, path: string): void => {
+    const variants = node?.oneOf ?? node?.anyOf;
+    if (Array.isArray(variants)) {
+      for (const variant of variants) scan({ type: 'object', ...variant }, path);
+      return;
+    }
+    const type = node?.type ?? ['object', 'null'];
+    const types = Array.isArray(type) ? type : [type];
+    if (types.includes('object')) {
+      const properties = node?.properties;
+      if (!properties || Object.keys(properties).length === 0) {
+        if (path) paths.push(path);
+        return;
+      }
+      for (const [key, value] of Object.entries(properties)) scan(value, `${path}/${key}`);
+    } else if (types.includes('array')) {
+      scan(node?.items ?? {}, `${path}/[]`);
+    } else {
+      paths.push(path);
+    }
+  };
+  scan(schema, '');
+  return paths;
+}
+
+/**
+ * CAT's test_oauth_flow_parameters (every path advanced_auth names exists in the spec) and
+ * test_oauth_is_default_method (with a predicate_key into a oneOf, OAuth is its first option).
+ */
+export function advancedAuthProblems(spec: Json): string[] {
+  const auth = spec?.advanced_auth;
+  if (!auth) return [];
+  const problems: string[] = [];
+  const root = spec.connectionSpecification;
+  const wanted = new Set<string>();
+  if (auth.predicate_key) wanted.add(`/${auth.predicate_key.join('/')}`);
+  const config = auth.oauth_config_specification ?? {};
+  for (const key of [
+    'oauth_user_input_from_connector_config_specification',
+    'complete_oauth_output_specification',
+    'complete_oauth_server_output_specification',
+  ]) {
+    for (const [name, value] of Object.entries<Json>(config[key]?.properties ?? {})) {
+      if (!Array.isArray(value?.path_in_connector_config)) {
+        problems.push(`test_oauth_flow_parameters: ${key}.${name} has no path_in_connector_config`);
+      } else {
+        wanted.add(`/${value.path_in_connector_config.join('/')}`);
+      }
+    }
+  }
+  const available = new Set(expectedSchemaPaths(root));
+  for (const path of wanted) {
+    if (!available.has(path)) {
+      problems.push(`test_oauth_flow_parameters: ${path} is not in connectionSpecification`);
+    }
+  }
+  const input = config.oauth_connector_input_specification;
+  if (
+    input &&
+    (typeof input.consent_url !== 'string' || typeof input.access_token_url !== 'string')
+  ) {
+    problems.push('oauth_connector_input_specification needs consent_url and access_token_url');
+  }
+  if (auth.predicate_key?.length >= 2) {
+    const [objectName, ...rest] = auth.predicate_key;
+    const first = root?.properties?.[objectName]?.oneOf?.[0];
+    if (first) {
+      const constant = propertyAt(first, rest)?.const;
+      if (constant !== auth.predicate_value) {
+        problems.push(
+          `test_oauth_is_default_method: the first option of ${objectName} is ${JSON.stringify(constant)}, not the OAuth option ${JSON.stringify(auth.predicate_value)}`,
+        );
+      }
+    }
   }
   return problems;
 }

@@ -6,8 +6,12 @@ import addFormats from 'ajv-formats';
 import yaml from 'js-yaml';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-/** ../shared beside the repository: present on the team's machines and in CI, not in a fresh clone. */
-export const SHARED_DIR = path.resolve(REPO_ROOT, '..', 'shared');
+/**
+ * ../shared beside the repository: present on the team's machines and in CI, not in a fresh
+ * clone. PIPEDRIVE_SHARED_DIR points elsewhere (or at nothing, to see what is skipped).
+ */
+export const SHARED_DIR =
+  process.env.PIPEDRIVE_SHARED_DIR ?? path.resolve(REPO_ROOT, '..', 'shared');
 export const hasShared = fs.existsSync(path.join(SHARED_DIR, 'airbyte-protocol'));
 
 const PAYLOAD_KEY: Record<string, string> = {

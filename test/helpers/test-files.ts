@@ -1,6 +1,6 @@
 /**
  * The configured catalogs and the future state under test_files/, derived from what the
- * connector discovers and the states it emits. scripts/generate-test-files.ts writes them;
+ * connector discovers and the states it emits. test/tools/generate-test-files.ts writes them;
  * test/acceptance.test.ts checks that they still match the connector.
  */
 import type { Json } from './cat';
@@ -12,6 +12,9 @@ export const TEST_FILES = {
   invalidConfig: 'test_files/invalid_config.json',
   fullRefreshCatalog: 'test_files/full_refresh_catalog.json',
   incrementalCatalog: 'test_files/incremental_catalog.json',
+  /** The README's walk-through: every stream but deals_flow (40 API tokens a deal). */
+  walkthroughFullRefreshCatalog: 'test_files/walkthrough_full_refresh_catalog.json',
+  walkthroughIncrementalCatalog: 'test_files/walkthrough_incremental_catalog.json',
   futureState: 'test_files/future_state.json',
 };
 
@@ -49,6 +52,20 @@ export function configuredCatalogFile(streams: Json[], mode: 'full_refresh' | 'i
         return entry;
       }),
   };
+}
+
+/** Streams the walk-through catalogs leave out: costly on a real account, opt-in. */
+export const WALKTHROUGH_EXCLUDED = ['deals_flow'];
+
+/** Like configuredCatalogFile, without the streams a first try should not pay for. */
+export function walkthroughCatalogFile(
+  streams: Json[],
+  mode: 'full_refresh' | 'incremental',
+): Json {
+  return configuredCatalogFile(
+    streams.filter((stream) => !WALKTHROUGH_EXCLUDED.includes(stream.name)),
+    mode,
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Regenerates test_files/full_refresh_catalog.json, incremental_catalog.json and
- * future_state.json from what the connector (lib/, so build first) discovers and the states it
+ * Regenerates test_files/full_refresh_catalog.json, incremental_catalog.json, their
+ * walk-through variants without deals_flow (walkthrough_*_catalog.json) and future_state.json from what the connector (lib/, so build first) discovers and the states it
  * emits, against the fake Pipedrive. Run after adding or changing a stream:
  *   npm run test-files
  */
@@ -15,6 +15,7 @@ import {
   finalStates,
   futureStateFile,
   TEST_FILES,
+  walkthroughCatalogFile,
 } from '../helpers/test-files';
 
 function write(file: string, value: unknown): void {
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
     }
     write(TEST_FILES.fullRefreshCatalog, fullRefresh);
     write(TEST_FILES.incrementalCatalog, incremental);
+    write(
+      TEST_FILES.walkthroughFullRefreshCatalog,
+      walkthroughCatalogFile(streams, 'full_refresh'),
+    );
+    write(TEST_FILES.walkthroughIncrementalCatalog, walkthroughCatalogFile(streams, 'incremental'));
     write(TEST_FILES.futureState, futureStateFile(streams, finalStates(read.messages)));
   } finally {
     await fake.stop();

@@ -10,8 +10,8 @@ import { goalEndpoints } from './goals';
 import { leadEndpoints } from './leads';
 import { mailboxEndpoints } from './mailbox';
 import { noteEndpoints } from './notes';
-import { referenceEndpoints } from './reference';
 import { projectEndpoints } from './projects';
+import { referenceEndpoints } from './reference';
 import { subresourceEndpoints } from './subresources';
 import { v2EntityEndpoints } from './v2-entities';
 

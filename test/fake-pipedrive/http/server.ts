@@ -21,6 +21,7 @@ import { FaultInjector } from './faults';
 import { Latency } from './latency';
 import { LegacyControls, legacyQuery } from './legacy';
 import { BurstLimiter, DailyBudget } from './limits';
+import { FakeOAuthServer } from './oauth';
 import { RouteMatch, Router } from './router';
 import { StatsRecorder } from './stats';
 import {
@@ -32,6 +33,7 @@ import {
   variantQuery,
   VariantRequest,
 } from './variants';
+import { handleClockControl, handleWrite, parseWriteBody } from './writes';
 
 /**
  * The request pipeline, in Pipedrive's order: authentication, burst limit, daily budget, then
@@ -47,6 +49,8 @@ export interface ServerControls extends EndpointControls, LegacyControls {
   slowMs: number;
   sendTokenCostHeader: boolean;
   hostMode: HostMode;
+  /** The OAuth token endpoint and the bearer access tokens the API accepts. */
+  oauth: FakeOAuthServer;
 }
 
 export interface ServerRuntime {
@@ -110,9 +114,24 @@ async function handle(runtime: ServerRuntime, request: IncomingMessage, response
   const url = new URL(request.url ?? '/', 'http://fake.invalid');
   const query = queryRecord(url.searchParams);
   const method = request.method ?? 'GET';
+  const body = method === 'GET' || method === 'HEAD' ? '' : await readBody(request);
+  // Outside the API: the OAuth server (its own host at Pipedrive) and the fake's clock control.
+  const side =
+    url.pathname === '/oauth/token' && method === 'POST'
+      ? runtime.controls.oauth.handle(
+          request.headers.authorization,
+          body,
+          `http://${request.headers.host ?? '127.0.0.1'}`,
+        )
+      : handleClockControl(runtime.clock, method, url.pathname, query);
+  if (side) {
+    const outcome = json(side.status, side.body);
+    writeOutcome(response, outcome, render(outcome));
+    return;
+  }
   const served = Router.servedOn(runtime.controls.hostMode, url.pathname);
   const route = served ? runtime.router.match(url.pathname) : null;
-  const outcome = await decide(runtime, request, url, query, route);
+  const outcome = await decide(runtime, request, url, query, route, body);
 
   runtime.stats.record(
     {
@@ -145,10 +164,16 @@ async function decide(
   url: URL,
   query: Record<string, string>,
   route: RouteMatch | null,
+  body: string,
 ): Promise<Outcome> {
   const { controls } = runtime;
-  const token = requestToken(request, query);
-  if (token === undefined || token !== controls.token || controls.tokenRevoked) {
+  const bearer = bearerToken(request);
+  const token = bearer ?? requestToken(request, query);
+  const valid =
+    bearer !== undefined
+      ? controls.oauth.accepts(bearer)
+      : token === controls.token && !controls.tokenRevoked;
+  if (token === undefined || !valid) {
     return json(401, UNAUTHORIZED_BODY);
   }
 
@@ -181,7 +206,23 @@ async function decide(
     return { ...faultOutcome(fault), headers: burst.headers, fault: true };
   }
 
-  // The fake is read-only over HTTP (tests mutate through the class), like a read-only token.
+  if (request.method !== 'GET') {
+    let written;
+    try {
+      written = handleWrite(
+        runtime.store,
+        request.method ?? '',
+        url.pathname,
+        parseWriteBody(body, request.headers['content-type']),
+      );
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      written = { status: error.status, body: error.body() };
+    }
+    if (written) {
+      return json(written.status, written.body, { ...burst.headers, ...runtime.budget.headers() });
+    }
+  }
   if (!route || !variantRequest || request.method !== 'GET') {
     const headers = { ...burst.headers, ...runtime.budget.headers() };
     return json(404, errorEnvelope('Unknown method .', { errorCode: 404 }), headers);
@@ -330,10 +371,19 @@ function writeOutcome(response: ServerResponse, outcome: Outcome, rendered: Rend
 function requestToken(request: IncomingMessage, query: Record<string, string>): string | undefined {
   const header = request.headers['x-api-token'];
   if (typeof header === 'string' && header !== '') return header;
-  const authorization = request.headers.authorization;
-  // OAuth clients send the access token as a bearer token; the fake treats both alike.
-  if (authorization?.startsWith('Bearer ')) return authorization.slice('Bearer '.length);
   return query.api_token;
+}
+
+/** An OAuth access token (`Authorization: Bearer …`), checked against the fake OAuth server. */
+function bearerToken(request: IncomingMessage): string | undefined {
+  const authorization = request.headers.authorization;
+  return authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Repeated parameters (`deal_ids=1&deal_ids=2`) become one comma separated value. */
