@@ -1,4 +1,4 @@
-# Airbyte source for Pipedrive. Build:  docker build -t airbyte/source-pipedrive-ts:dev .
+# Airbyte source for Pipedrive. Build:  docker build -t source-pipedrive:0.2.0 .
 # Keep io.airbyte.version equal to package.json "version" and metadata.yaml dockerImageTag
 # (test/docker.test.ts checks it). No `# syntax=` line: it makes BuildKit pull a frontend image,
 # which breaks air-gapped builds, and nothing here needs a newer Dockerfile syntax.
@@ -42,5 +42,5 @@ COPY --from=build /tmp/package/ ./
 USER node
 ENV AIRBYTE_ENTRYPOINT="node /airbyte/integration_code/bin/main"
 ENTRYPOINT ["node", "/airbyte/integration_code/bin/main"]
-LABEL io.airbyte.name="airbyte/source-pipedrive-ts"
-LABEL io.airbyte.version="0.1.0"
+LABEL io.airbyte.name="source-pipedrive"
+LABEL io.airbyte.version="0.2.0"
