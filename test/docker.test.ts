@@ -211,6 +211,31 @@ function dockerIgnore(text: string): {
 
 const IGNORE = dockerIgnore(readText('.dockerignore'));
 
+// ---------------------------------------------------------------------------------------------
+// CHANGELOG.md (Keep a Changelog)
+// ---------------------------------------------------------------------------------------------
+
+/** GitHub's anchor of a heading: link brackets and punctuation dropped, spaces → hyphens. */
+function githubAnchor(heading: string): string {
+  return heading
+    .replace(/\[([^\]]*)\](\([^)]*\))?/g, '$1')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\p{M}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+const headingAnchors = (markdown: string): string[] =>
+  [...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map(([, heading]) => githubAnchor(heading));
+
+/** A version's `## [x.y.z] - date` section up to the next version, or undefined. */
+function changelogSection(changelog: string, version: string): string | undefined {
+  const start = changelog.search(new RegExp(`^## \\[${version.replace(/\./g, '\\.')}\\]`, 'm'));
+  if (start < 0) return undefined;
+  const next = changelog.slice(start + 3).search(/^## /m);
+  return next < 0 ? changelog.slice(start) : changelog.slice(start, start + 3 + next);
+}
+
 /** The files `docker build .` would send (node_modules and .git are pruned for speed). */
 function buildContext(): string[] {
   const files: string[] = [];
@@ -256,16 +281,65 @@ const labelsOf = (stage: Stage): Map<string, string> => {
 const PROD_INSTALL =
   /npm (ci|install|i)\b[^&;]*--omit[= ]dev|npm prune\b[^&;]*(--omit[= ]dev|--production)/;
 
+/** The production install of the image (`npm ci --omit=dev …`) as argv, for the smoke test. */
+function productionInstall(): string[] {
+  const commands = DOCKERFILE.stages
+    .flatMap(runsOf)
+    .flatMap((run) => run.split(/&&|;/))
+    .map((command) => command.trim())
+    .filter((command) => PROD_INSTALL.test(command));
+  expect(commands).toHaveLength(1);
+  return words(commands[0]);
+}
+
+/** Lockfile packages that only development needs: `dev`, or `devOptional` (dev + optional peer). */
+function devOnlyPackages(): string[] {
+  const lock = readJson('package-lock.json');
+  return Object.entries<any>(lock.packages)
+    .filter(([key, entry]) => key.startsWith('node_modules/') && (entry.dev || entry.devOptional))
+    .map(([key]) => key);
+}
+
 describe('Dockerfile', () => {
-  test('is a multi-stage build on Node 22 alpine or slim', () => {
+  test('is a multi-stage build on a pinned minor of Node 22, alpine or slim', () => {
     expect(DOCKERFILE.stages.length).toBeGreaterThanOrEqual(2);
     const stageNames = new Set(DOCKERFILE.stages.map((s) => s.name).filter(Boolean));
     for (const stage of DOCKERFILE.stages) {
       if (stageNames.has(stage.image)) continue;
+      // node:22-alpine would move to the next Node minor and Alpine release at any rebuild.
       expect(stage.image).toMatch(
-        /^node:22(\.\d+)*-(alpine[\d.]*|[a-z]+-slim|slim)(@sha256:[0-9a-f]+)?$/,
+        /^node:22\.\d+(\.\d+)?-(alpine\d+\.\d+|[a-z]+-slim)(@sha256:[0-9a-f]+)?$/,
       );
     }
+  });
+
+  test('takes its base from ARG NODE_IMAGE (the image test passes a local one), no syntax line', () => {
+    expect(DOCKERFILE.args.get('NODE_IMAGE')).toMatch(/^node:22\./);
+    const froms = instructions(readText('Dockerfile')).filter((i) => i.keyword === 'FROM');
+    const stageNames = new Set(DOCKERFILE.stages.map((s) => s.name).filter(Boolean));
+    for (const from of froms) {
+      const image = from.args.split(/\s+/)[0];
+      if (!stageNames.has(image)) expect(image).toBe('${NODE_IMAGE}');
+    }
+    // `# syntax=` makes BuildKit pull a frontend image: air-gapped builds fail on it.
+    expect(readText('Dockerfile')).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
+  test('the production install leaves out typescript (an optional peer of ts-essentials)', () => {
+    const argv = productionInstall();
+    expect(argv.slice(0, 2)).toEqual(['npm', 'ci']);
+    // --omit=dev alone keeps devOptional packages; typescript is one.
+    const lock = readJson('package-lock.json');
+    expect(lock.packages['node_modules/typescript']?.devOptional).toBe(true);
+    expect(argv).toEqual(expect.arrayContaining(['--omit=dev', '--omit=optional']));
+  });
+
+  test('--omit=optional drops no production dependency', () => {
+    const lock = readJson('package-lock.json');
+    const optionalAtRuntime = Object.entries<any>(lock.packages)
+      .filter(([key, entry]) => key.startsWith('node_modules/') && entry.optional && !entry.dev)
+      .map(([key]) => key);
+    expect(optionalAtRuntime).toEqual([]);
   });
 
   test('a build stage installs with npm ci and builds; a production-only install feeds the runtime', () => {
@@ -370,6 +444,7 @@ describe('.dockerignore', () => {
       'package-lock.json',
       'tsconfig.json',
       'tsconfig.build.json',
+      'LICENSE',
       'bin/main',
       'src/index.ts',
       'resources/spec.json',
@@ -387,7 +462,98 @@ describe('.dockerignore', () => {
   });
 });
 
+describe('release files', () => {
+  const changelog = readText('CHANGELOG.md');
+  const versions = [...changelog.matchAll(/^## \[(\d+\.\d+\.\d+)\] - (.+)$/gm)].map(
+    ([, version, date]) => ({ version, date }),
+  );
+
+  test('LICENSE is the Apache License 2.0 that package.json and metadata.yaml name', () => {
+    const license = readText('LICENSE');
+    expect(PACKAGE.license).toBe('Apache-2.0');
+    expect(METADATA.data.license).toBe(PACKAGE.license);
+    expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    expect(license).toContain('END OF TERMS AND CONDITIONS');
+    // All nine sections of the terms are there, not an excerpt.
+    for (let n = 1; n <= 9; n++) expect(license).toMatch(new RegExp(`^\\s*${n}\\. \\w`, 'm'));
+  });
+
+  test('CHANGELOG.md has the package version, newest first, each dated or Unreleased', () => {
+    expect(versions.map((v) => v.version)).toContain(PACKAGE.version);
+    expect(versions[0].version).toBe(PACKAGE.version);
+    const ordered = [...versions].sort((a, b) =>
+      b.version.localeCompare(a.version, 'en', { numeric: true }),
+    );
+    expect(versions).toEqual(ordered);
+    for (const { date } of versions) expect(date).toMatch(/^(\d{4}-\d{2}-\d{2}|Unreleased)$/);
+  });
+
+  test('CHANGELOG.md uses only Keep a Changelog headings, and a released version has no TODO', () => {
+    const allowed = /^### (Added|Changed|Deprecated|Removed|Fixed|Security|Breaking\b.*)$/;
+    const headings = [...changelog.matchAll(/^### .*$/gm)].map(([heading]) => heading);
+    expect(headings.filter((heading) => !allowed.test(heading))).toEqual([]);
+    for (const { version, date } of versions) {
+      if (date === 'Unreleased') continue;
+      expect([version, /TODO/.test(changelogSection(changelog, version)!)]).toEqual([
+        version,
+        false,
+      ]);
+    }
+  });
+
+  test('a version with a Breaking heading has a breakingChanges entry in metadata.yaml', () => {
+    const breaking = versions
+      .filter(({ version }) => /^### Breaking/m.test(changelogSection(changelog, version)!))
+      .map(({ version }) => version);
+    expect(breaking.sort()).toEqual(
+      Object.keys(METADATA.data.releases?.breakingChanges ?? {}).sort(),
+    );
+  });
+});
+
 describe('metadata.yaml', () => {
+  // Airbyte's ConnectorReleases / ConnectorBreakingChanges (airbyte-ci metadata_service models).
+  const RELEASES_SCHEMA = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['breakingChanges'],
+    properties: {
+      isReleaseCandidate: { type: 'boolean' },
+      rolloutConfiguration: { type: 'object' },
+      migrationDocumentationUrl: { type: 'string', format: 'uri' },
+      breakingChanges: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        patternProperties: {
+          '^\\d+\\.\\d+\\.\\d+$': {
+            type: 'object',
+            additionalProperties: false,
+            required: ['upgradeDeadline', 'message'],
+            properties: {
+              upgradeDeadline: { type: 'string', format: 'date' },
+              message: { type: 'string', minLength: 1 },
+              deadlineAction: { enum: ['auto_upgrade', 'disable'] },
+              migrationDocumentationUrl: { type: 'string', format: 'uri' },
+              scopedImpact: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['scopeType', 'impactedScopes'],
+                  properties: {
+                    scopeType: { const: 'stream' },
+                    impactedScopes: { type: 'array', minItems: 1, items: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
   // The parts of Airbyte's ConnectorMetadataDefinitionV0 this connector uses (unknown keys fail).
   const SCHEMA = {
     type: 'object',
@@ -416,9 +582,11 @@ describe('metadata.yaml', () => {
           definitionId: { type: 'string', format: 'uuid' },
           connectorBuildOptions: { type: 'object' },
           connectorType: { enum: ['destination', 'source'] },
+          // A Docker repository: path components, optionally under a registry host.
           dockerRepository: {
             type: 'string',
-            pattern: '^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)+$',
+            pattern:
+              '^([a-z0-9.-]+(:\\d+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$',
           },
           dockerImageTag: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+(-[\\w.]+)?$' },
           supportsDbt: { type: 'boolean' },
@@ -450,7 +618,7 @@ describe('metadata.yaml', () => {
             additionalProperties: false,
             properties: { hosts: { type: 'array', items: { type: 'string', minLength: 1 } } },
           },
-          releases: { type: 'object' },
+          releases: RELEASES_SCHEMA,
           normalizationConfig: { type: 'object' },
           suggestedStreams: { type: 'object' },
           resourceRequirements: { type: 'object' },
@@ -482,9 +650,45 @@ describe('metadata.yaml', () => {
     expect(data.dockerImageTag).toBe(PACKAGE.version);
     expect(data.license).toBe(PACKAGE.license);
     expect(data.dockerRepository).toBe(labelsOf(FINAL).get('io.airbyte.name'));
-    expect(data.documentationUrl).toBe(readJson('resources/spec.json').documentationUrl);
     expect(data.connectorType).toBe('source');
     expect(data.tags).toContain('language:typescript');
+  });
+
+  test('one documentation URL: package.json homepage = metadata = spec', () => {
+    expect(PACKAGE.homepage).toMatch(/^https:\/\//);
+    expect(METADATA.data.documentationUrl).toBe(PACKAGE.homepage);
+    expect(readJson('resources/spec.json').documentationUrl).toBe(PACKAGE.homepage);
+  });
+
+  test("the image is not named under Airbyte's own namespace", () => {
+    // airbyte/… on Docker Hub is Airbyte's (airbyte/source-pipedrive is its own connector).
+    expect(METADATA.data.dockerRepository).not.toMatch(/^(docker\.io\/)?airbyte\//);
+    expect(readText('acceptance-test-config.yml')).not.toMatch(/airbyte\/source-pipedrive/);
+    // No tagged image reference under airbyte/ (the README names the old one only for migration).
+    expect(readText('README.md')).not.toMatch(/airbyte\/source-pipedrive[\w-]*:/);
+  });
+
+  test('the README names the image with the current version and the documentation URL', () => {
+    const readme = readText('README.md');
+    const tags = [...readme.matchAll(/\bsource-pipedrive:(\d+\.\d+\.\d+)/g)].map(([, tag]) => tag);
+    expect(tags.length).toBeGreaterThan(0);
+    expect(tags.filter((tag) => tag !== PACKAGE.version)).toEqual([]);
+    expect(readme).toContain(PACKAGE.homepage);
+  });
+
+  test('every breaking change points at its migration in CHANGELOG.md', () => {
+    const changes: Record<string, any> = METADATA.data.releases?.breakingChanges ?? {};
+    const changelog = readText('CHANGELOG.md');
+    const repository = PACKAGE.homepage.replace(/#.*$/, '');
+    for (const [version, change] of Object.entries(changes)) {
+      const section = changelogSection(changelog, version);
+      expect([version, section !== undefined]).toEqual([version, true]);
+      expect([version, /^### Breaking/m.test(section ?? '')]).toEqual([version, true]);
+      const url = new URL(change.migrationDocumentationUrl);
+      expect(`${url.origin}${url.pathname}`).toBe(`${repository}/blob/main/CHANGELOG.md`);
+      expect(headingAnchors(changelog)).toContain(url.hash.slice(1));
+      expect(headingAnchors(section!)).toContain(url.hash.slice(1));
+    }
   });
 
   test('allowedHosts cover Pipedrive and only name config fields the spec has', () => {
@@ -510,10 +714,11 @@ interface Output {
 }
 
 /** Runs the installed connector from outside the repository, as the image would. */
-function runInstalled(main: string, args: string[], cwd: string): Promise<Output> {
+function runInstalled(main: string, args: string[], cwd: string, uid?: number): Promise<Output> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, ...args], {
       cwd,
+      ...(uid === undefined ? {} : { uid, gid: uid }),
       env: {
         PATH: process.env.PATH ?? '',
         HOME: cwd,
@@ -611,11 +816,9 @@ describe('image smoke test without Docker', () => {
       '--strip-components=1',
     ]);
     fs.copyFileSync(path.join(build, 'package-lock.json'), path.join(app, 'package-lock.json'));
-    await execFileAsync(
-      'npm',
-      ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
-      { cwd: app },
-    );
+    // The image's own production install, word for word (plus the local cache).
+    const [npm, ...npmArgs] = productionInstall();
+    await execFileAsync(npm, [...npmArgs, '--prefer-offline'], { cwd: app });
     fs.rmSync(path.join(app, 'package-lock.json'));
     fs.mkdirSync(work);
     main = path.join(app, Object.values<string>(PACKAGE.bin)[0]);
@@ -631,7 +834,14 @@ describe('image smoke test without Docker', () => {
   test('the package holds the connector and nothing of the sources, tests or secrets', () => {
     const files = packed.files.map((f) => f.path);
     expect(files).toEqual(
-      expect.arrayContaining(['bin/main', 'lib/index.js', 'resources/spec.json', 'package.json']),
+      expect.arrayContaining([
+        'bin/main',
+        'lib/index.js',
+        'resources/spec.json',
+        'package.json',
+        // Apache-2.0 §4(a): whoever gets the image gets the license with it.
+        'LICENSE',
+      ]),
     );
     expect(
       files.filter(
@@ -641,13 +851,32 @@ describe('image smoke test without Docker', () => {
     ).toEqual([]);
   });
 
-  test('the install has no dev-only dependency', () => {
-    const lock = readJson('package-lock.json');
-    const devOnly = Object.entries<any>(lock.packages)
-      .filter(([key, entry]) => key.startsWith('node_modules/') && entry.dev === true)
-      .map(([key]) => key);
-    expect(devOnly.length).toBeGreaterThan(0);
+  test('the install has no dev-only dependency, typescript included', () => {
+    const devOnly = devOnlyPackages();
+    expect(devOnly).toContain('node_modules/typescript');
     expect(devOnly.filter((key) => fs.existsSync(path.join(app, key)))).toEqual([]);
+    expect(fs.existsSync(path.join(app, 'node_modules', 'faros-airbyte-cdk'))).toBe(true);
+  });
+
+  test('a config file the connector may not read is a config error that says how to fix it', async () => {
+    const config = path.join(work, 'unreadable.json');
+    fs.writeFileSync(config, JSON.stringify({ api_token: fake.token, api_url: fake.url }));
+    // Root reads any file: then run as nobody against a root-owned 600 file, as in the image.
+    const asRoot = process.getuid?.() === 0;
+    fs.chmodSync(config, asRoot ? 0o600 : 0o000);
+    if (asRoot) fs.chmodSync(tmp, 0o755); // mkdtemp made it 700: nobody must reach the package
+    const uid = asRoot ? 65534 : undefined;
+    const check = await runInstalled(main, ['check', '--config', config], work, uid);
+    const status = check.messages.find((m) => m.type === 'CONNECTION_STATUS')?.connectionStatus;
+    expect(status?.status).toBe('FAILED');
+    expect(status?.message).toMatch(/not readable by the user the connector runs as/);
+    expect(status?.message).toMatch(/chmod 644/);
+    expect(status?.message).toMatch(/--user/);
+    const discover = await runInstalled(main, ['discover', '--config', config], work, uid);
+    const errors = discover.messages.filter((m) => m.type === 'TRACE' && m.trace.type === 'ERROR');
+    expect(errors.map((m) => m.trace.error.failure_type)).toEqual(['config_error']);
+    expect(errors[0].trace.error.message).toMatch(/EACCES.*chmod 644.*--user/);
+    expect(discover.code).toBe(1);
   });
 
   test('spec from the installed package equals resources/spec.json', async () => {

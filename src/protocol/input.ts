@@ -10,11 +10,27 @@ export interface ConfiguredStream {
   jsonSchema?: Record<string, any>;
 }
 
+/**
+ * The usual cause in Docker: a secrets file with mode 600 mounted into the image, whose `node`
+ * user (uid 1000) is not its owner. Say so, with both fixes, instead of a bare EACCES.
+ */
+function notReadable(path: string, flag: string): string {
+  const uid = process.getuid?.();
+  const who = uid === undefined ? '' : ` (uid ${uid})`;
+  return (
+    `Cannot read the ${flag} file ${path}: permission denied (EACCES). It is not readable by the ` +
+    `user the connector runs as${who}; in its Docker image that is the container user node. ` +
+    `Make it readable on the host (chmod 644 <file>), or run the container as the file's ` +
+    `owner (docker run --user "$(id -u):$(id -g)" …).`
+  );
+}
+
 function readText(path: string | undefined, flag: string): string {
   if (!path) throw new ConfigError(`Missing ${flag} <file>: the command needs it.`);
   try {
     return fs.readFileSync(path, 'utf8');
   } catch (error: any) {
+    if (error?.code === 'EACCES') throw new ConfigError(notReadable(path, flag));
     throw new ConfigError(
       `Cannot read the ${flag} file ${path}: ${error?.code === 'ENOENT' ? 'no such file' : (error?.code ?? error)}.`,
     );
