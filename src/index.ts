@@ -18,3 +18,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const { run } = await import('./cli');
   return run(argv);
 }
+
+/**
+ * Airbyte cancels a sync with SIGTERM: the output must end on whole lines, with each running
+ * stream's last checkpoint (bin/main exits once this resolves, or after a grace period).
+ */
+export async function terminate(): Promise<void> {
+  await ProtocolWriter.current?.terminate();
+}

@@ -128,10 +128,12 @@ class SyncRun {
     this.nowMs = this.client.serverTimeLowerBound(Date.now()) ?? Date.now();
     const timer = setInterval(() => this.logProgress(), PROGRESS_INTERVAL_MS);
     timer.unref();
+    this.writer.onTerminate(() => this.runningCheckpoints());
     try {
       await Promise.all(this.prioritised().map((group) => this.runGroup(group)));
     } finally {
       clearInterval(timer);
+      this.writer.onTerminate(undefined);
     }
     if (this.fatal) await this.writer.error(this.fatal.message, this.fatal.failureType);
     this.logSyncStats();
@@ -463,6 +465,15 @@ class SyncRun {
       await this.writer.state(member.stream.name, this.checkpoint(member, false));
       member.checkpoints++;
     }
+  }
+
+  /** The last checkpoint of every incremental stream still running (for a SIGTERM). */
+  private runningCheckpoints(): Array<[string, StreamState]> {
+    return this.groups.flatMap((group) =>
+      group.members
+        .filter((m) => m.syncMode === 'incremental' && !m.done && !m.failure && group.startedAt > 0)
+        .map((m): [string, StreamState] => [m.stream.name, this.checkpoint(m, false)]),
+    );
   }
 
   /** The state to emit for a member: its positions and memory (incremental) or nothing. */

@@ -362,3 +362,70 @@ describe('a kill inside a second shared by many deals', () => {
     }
   });
 });
+
+describe('SIGTERM (Airbyte cancelling a sync) during a concurrent read over a slow network', () => {
+  test('the output ends on whole lines, the last ones STATEs; resuming loses nothing', async () => {
+    const fake = new FakePipedrive({
+      seed: 47,
+      token: TOKEN,
+      // Every answer takes 40–80 ms: several streams and windows are in flight at once.
+      latency: { baseMs: 40, jitterMs: 40 },
+      sizes: {
+        deals: 900,
+        archivedDeals: 10,
+        deletedDeals: 5,
+        persons: 1200,
+        organizations: 300,
+        activities: 1500,
+        notes: 600,
+        productsPerDealMax: 2,
+        flowEventsPerDealMax: 2,
+        leads: 0,
+        archivedLeads: 0,
+      },
+    });
+    await fake.start();
+    try {
+      const config = { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 200 };
+      const streams = ['deals', 'deal_products', 'persons', 'persons_emails', 'activities', 'notes'];
+      const incrementalCatalog = configuredCatalog(
+        streams.map((name) => ({ name, syncMode: 'incremental' as const })),
+      );
+      const random = seededRandom(143);
+      let state: any[] | undefined;
+      const runs: RunResult[] = [];
+      for (let round = 0; round < 3; round++) {
+        let records = 0;
+        const stopAt = 300 + Math.floor(random() * 1500);
+        const result = await runConnector(['read'], {
+          config,
+          catalog: incrementalCatalog,
+          state,
+          onMessage: (message, child) => {
+            if (message.type === 'RECORD' && ++records === stopAt) child.kill('SIGTERM');
+          },
+        });
+        runs.push(result);
+        // Stopped mid-read, cleanly: every line whole, the last lines the running streams'
+        // checkpoints (complete STATE messages), and only finished work claimed by them.
+        expect(result.code ?? result.signal).toBe(143);
+        expect(result.messages.filter((m) => m.__unparsable !== undefined)).toEqual([]);
+        expect(result.stdout.endsWith('\n')).toBe(true);
+        expectValidProtocol(result);
+        expect(result.messages.at(-1).type).toBe('STATE');
+        state = mergeStates(state, result);
+      }
+      const last = await runConnector(['read'], { config, catalog: incrementalCatalog, state });
+      expect(last.code).toBe(0);
+      runs.push(last);
+      const reference = await runConnector(['read'], { config, catalog: incrementalCatalog });
+      const truth = latestRecords([reference]);
+      const union = latestRecords(runs);
+      for (const name of streams) {
+        expect({ name, keys: keysOf(union, name) }).toEqual({ name, keys: keysOf(truth, name) });
+      }
+    } finally {
+      await fake.stop();
+    }
+  });
+});

@@ -28,7 +28,7 @@ const CLOSE_BRACE = 0x7d;
 const NEWLINE = 0x0a;
 
 export interface OutputSink {
-  write(chunk: string | Uint8Array): boolean;
+  write(chunk: string | Uint8Array, callback?: (error?: Error | null) => void): boolean;
   once(event: 'drain' | 'close' | 'error', listener: (...args: any[]) => void): unknown;
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
 }
@@ -48,7 +48,13 @@ export class ProtocolWriter {
   private readonly recordPrefixes = new Map<string, string>();
   private readonly secrets: string[] = [];
   private closed = false;
+  /** After a SIGTERM: no more records or states (see terminate). */
+  private terminated = false;
+  /** What to write last when the process is asked to stop (the runner's states). */
+  private finalWords?: () => Array<[string, Record<string, unknown>]>;
   readonly minLogLevel: LogLevel;
+  /** The writer of this process (the one SIGTERM flushes). */
+  static current?: ProtocolWriter;
 
   constructor(
     private readonly sink: OutputSink = process.stdout,
@@ -59,6 +65,33 @@ export class ProtocolWriter {
     sink.once('error', () => {
       // EPIPE: the reader went away; stop writing instead of crashing.
       this.closed = true;
+    });
+    ProtocolWriter.current = this;
+  }
+
+  /**
+   * The states to write if the process is asked to stop (SIGTERM) mid-read: the runner's
+   * current checkpoints, which only claim finished work.
+   */
+  onTerminate(finalStates: (() => Array<[string, Record<string, unknown>]>) | undefined): void {
+    this.finalWords = finalStates;
+  }
+
+  /**
+   * SIGTERM: in one synchronous step, stop taking records and states (work still under way
+   * would otherwise emit states claiming records that were never written) and write each
+   * running stream's last checkpoint; then resolves once stdout has taken every byte, so the
+   * output ends on whole lines, the last ones STATEs.
+   */
+  async terminate(): Promise<void> {
+    if (this.terminated) return;
+    const states = this.finalWords?.() ?? [];
+    this.terminated = true;
+    for (const [stream, streamState] of states) this.pushState(stream, streamState);
+    await this.flush();
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      if (!this.sink.write('', () => resolve())) this.sink.once('drain', () => resolve());
     });
   }
 
@@ -78,6 +111,7 @@ export class ProtocolWriter {
   }
 
   async record(stream: string, data: Record<string, unknown>): Promise<void> {
+    if (this.terminated) return;
     let prefix = this.recordPrefixes.get(stream);
     if (!prefix) {
       prefix = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"emitted_at":`;
@@ -101,6 +135,12 @@ export class ProtocolWriter {
 
   /** A STREAM state carrying the number of records emitted since the stream's previous state. */
   async state(stream: string, streamState: Record<string, unknown>): Promise<void> {
+    if (this.terminated) return;
+    this.pushState(stream, streamState);
+    await this.flush();
+  }
+
+  private pushState(stream: string, streamState: Record<string, unknown>): void {
     const recordCount = this.recordsSinceState.get(stream) ?? 0;
     this.recordsSinceState.set(stream, 0);
     this.pushMessage({
@@ -111,7 +151,6 @@ export class ProtocolWriter {
         sourceStats: { recordCount },
       },
     });
-    await this.flush();
   }
 
   async streamStatus(stream: string, status: StreamStatus, quotaResetAt?: Date): Promise<void> {
