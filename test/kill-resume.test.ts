@@ -387,7 +387,14 @@ describe('SIGTERM (Airbyte cancelling a sync) during a concurrent read over a sl
     await fake.start();
     try {
       const config = { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 200 };
-      const streams = ['deals', 'deal_products', 'persons', 'persons_emails', 'activities', 'notes'];
+      const streams = [
+        'deals',
+        'deal_products',
+        'persons',
+        'persons_emails',
+        'activities',
+        'notes',
+      ];
       const incrementalCatalog = configuredCatalog(
         streams.map((name) => ({ name, syncMode: 'incremental' as const })),
       );
