@@ -146,6 +146,12 @@ class SyncRun {
     configured: ConfiguredStream[],
     inputState: Map<string, Record<string, unknown>>,
   ): void {
+    // An add-on's endpoints answer 402 when the account lacks it: that stops their stream only.
+    for (const stream of streams) {
+      if (stream.declaration.optional?.statuses.includes(402)) {
+        this.client.markOptionalScope(stream.name);
+      }
+    }
     const byName = new Map(streams.map((stream) => [stream.name, stream]));
     const selected = new Map(configured.map((entry) => [entry.name, entry]));
     const groupByRoot = new Map<string, Group>();

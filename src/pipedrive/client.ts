@@ -203,6 +203,8 @@ export class PipedriveClient {
   private serverBurstLimit?: number;
   /** Scopes (streams) that stopped: their requests still waiting are not sent. */
   private readonly cancelledScopes = new Set<string>();
+  /** Scopes (streams) of add-on features: their 402 says the add-on is missing, not the account. */
+  private readonly optionalScopes = new Set<string>();
 
   constructor(private readonly options: ClientOptions) {
     this.auth = options.auth ?? new ApiTokenAuth(options.apiToken ?? '');
@@ -290,6 +292,11 @@ export class PipedriveClient {
    */
   cancelScope(scope: string): void {
     this.cancelledScopes.add(scope);
+  }
+
+  /** Requests of this scope are an add-on's: a 402 stops that stream only (see attempt). */
+  markOptionalScope(scope: string): void {
+    this.optionalScopes.add(scope);
   }
 
   private checkCancelled(scope: string): void {
@@ -415,7 +422,7 @@ export class PipedriveClient {
         { info: { endpoint: `GET ${endpoint}`, status } },
       );
       // A feature the account lacks (an add-on) answers 402 for its own endpoints only.
-      if (!options.optional) this.accountError = error;
+      if (!options.optional && !this.optionalScopes.has(scope)) this.accountError = error;
       throw error;
     }
     if (status === 403) {
@@ -689,14 +696,28 @@ export class PipedriveClient {
   }
 
   /** v2 cursor pagination; prefetches the next page while the caller handles this one. */
-  async *paginateV2(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
-    const endpoint = endpointLabel('v2', path);
+  paginateV2(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
+    return this.paginateCursor('v2', path, query, scope);
+  }
+
+  /**
+   * Cursor pagination (`cursor` / `additional_data.next_cursor`): every v2 list, and the few v1
+   * lists that page this way (projects, tasks). Prefetches the next page while the caller
+   * handles this one; a cursor seen before in the pass ends it with an error.
+   */
+  async *paginateCursor(
+    version: ApiVersion,
+    path: string,
+    query: Query = {},
+    scope?: string,
+  ): AsyncGenerator<Page> {
+    const endpoint = endpointLabel(version, path);
     const validate = (body: Envelope): string | undefined =>
       body.additional_data && typeof body.additional_data === 'object'
         ? undefined
         : "has no 'additional_data' (paging block)";
     const cursors = new Set<string>();
-    let pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT }, scope, { validate });
+    let pending = this.get(version, path, { ...query, limit: PAGE_LIMIT }, scope, { validate });
     for (;;) {
       const body = await pending;
       const records = listRecords(body, endpoint);
@@ -709,7 +730,7 @@ export class PipedriveClient {
           );
         }
         cursors.add(next);
-        pending = this.get('v2', path, { ...query, limit: PAGE_LIMIT, cursor: next }, scope, {
+        pending = this.get(version, path, { ...query, limit: PAGE_LIMIT, cursor: next }, scope, {
           validate,
         });
         pending.catch(() => undefined);

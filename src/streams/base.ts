@@ -303,7 +303,9 @@ export type PassReader =
   /** v1 list sorted by update_time, paged by moving updated_since (notes, leads). */
   | 'v1-updated-since'
   /** v1 list sorted newest first, read until older than the cursor (files). */
-  | 'v1-newest-first';
+  | 'v1-newest-first'
+  /** v1 list with cursor paging (projects, tasks), read whole. */
+  | 'v1-cursor';
 
 /** One endpoint of a root stream, with its own position in the state. */
 export interface PassSpec {
@@ -318,6 +320,8 @@ export interface PassSpec {
   sortsByUpdateTime?: boolean;
   /** v1: whether the list pages (false: one answer without paging block). */
   paged?: boolean;
+  /** v1: the page size when the endpoint allows less than 500 (files 100, call logs 50). */
+  limit?: number;
   /** Marks the rows of this pass (archived deals and leads). */
   mark?: (row: Row) => void;
 }

@@ -49,6 +49,8 @@ export async function readPass(
       return readV1ByUpdateTime(stream, pass, request);
     case 'v1-newest-first':
       return readV1NewestFirst(stream, pass, request);
+    case 'v1-cursor':
+      return readV1Cursor(stream, pass, request);
   }
 }
 
@@ -291,7 +293,33 @@ async function readV1List(stream: RootStream, pass: PassSpec, request: PassReque
   const window = request.progress.sequence();
   for await (const page of stream.client.paginateV1(pass.path, pass.query ?? {}, stream.name, {
     paged: pass.paged,
+    limit: pass.limit,
   })) {
+    if (request.stopped()) return;
+    await request.onPage({
+      rows: stream.shapeRows(page.records, pass),
+      node: window.sequence(),
+      listedAfterMs: page.listedAfterMs,
+      positioned: false,
+    });
+  }
+  window.close();
+  request.progress.close();
+}
+
+/** A v1 list with cursor paging (projects, tasks), read whole. */
+async function readV1Cursor(
+  stream: RootStream,
+  pass: PassSpec,
+  request: PassRequest,
+): Promise<void> {
+  const window = request.progress.sequence();
+  for await (const page of stream.client.paginateCursor(
+    'v1',
+    pass.path,
+    pass.query ?? {},
+    stream.name,
+  )) {
     if (request.stopped()) return;
     await request.onPage({
       rows: stream.shapeRows(page.records, pass),
@@ -450,7 +478,7 @@ async function readV1NewestFirst(
     pass.path,
     { ...pass.query, sort: 'update_time DESC' },
     stream.name,
-    { prefetch: false, limit: 100 },
+    { prefetch: false, limit: pass.limit ?? 100 },
   )) {
     if (request.stopped()) return;
     let rows = stream.shapeRows(page.records, pass);
