@@ -5,11 +5,13 @@
  *
  *   npm run bench                        all five targets, sized to take about a minute
  *   npm run bench -- --records 1000000   memory only: read that many deals, RSS at 25/50/75/100%
+ *   npm run bench -- --grid              the latency × burst-limit grid only
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { type GridCell, latencyGrid } from './grid';
 import {
   BIN_MAIN,
   catalogOf,
@@ -50,6 +52,8 @@ const BURST_RECORDS = 100_000;
 /** Throughput runs per reader; the best counts (other load on the machine only slows runs). */
 const ROUNDS = 3;
 const BURST_LIMIT = 20;
+/** The memory run's burst limit: Pipedrive's highest plan, so the most requests in flight. */
+const MEMORY_LIMIT = 120;
 
 /** Token cost and paths per stream, as the fake (and Pipedrive) charge them. */
 const LIST_ENDPOINTS: Record<string, Array<{ endpoint: string; cost: number }>> = {
@@ -74,7 +78,8 @@ const log = (message: string): void => {
   process.stderr.write(`${message}\n`);
 };
 
-function parseArgs(argv: string[]): { records?: number } {
+function parseArgs(argv: string[]): { records?: number; grid?: boolean } {
+  if (argv.includes('--grid')) return { grid: true };
   const index = argv.indexOf('--records');
   if (index === -1) return {};
   const records = Number(argv[index + 1]);
@@ -277,7 +282,9 @@ async function burstLimit() {
 // ---- target 3: memory of a big read --------------------------------------------------------------
 
 async function memoryRun(records: number) {
-  log(`Memory: ${int(records)} deals through one read (the fake builds each page as it is asked)…`);
+  log(
+    `Memory: ${int(records)} deals through one read at the highest concurrency (800 ms latency, ${MEMORY_LIMIT} requests / 2 s: about 64 in flight)…`,
+  );
   const fake = await startFakeProcess(
     {
       seed: SEED,
@@ -286,12 +293,14 @@ async function memoryRun(records: number) {
         archivedDeals: ARCHIVED_DEALS,
         deletedDeals: DELETED_DEALS,
       },
+      burstLimit: MEMORY_LIMIT,
+      latency: { baseMs: 800, jitterMs: 260, seed: SEED },
     },
     { heapMb: 8192 },
   );
   try {
     const files = writeInputs({
-      config: connectorConfig(fake, 480),
+      config: connectorConfig(fake, MEMORY_LIMIT),
       catalog: catalogOf([{ name: 'deals', syncMode: 'full_refresh' }]),
     });
     const run = await connectorRun(files, { expectedRecords: records });
@@ -352,11 +361,55 @@ function saveResults(key: string, value: unknown): void {
   fs.renameSync(temporary, RESULTS);
 }
 
+/** The grid as a table: one row per cell. */
+function gridTable(grid: { unthrottled: GridCell; cells: GridCell[] }): string {
+  const rows = grid.cells.map((cell) => [
+    `${cell.latencyMs} ms`,
+    `${cell.limit} / 2 s`,
+    `${cell.requestsPerSecond.toFixed(1)}`,
+    `${cell.ceilingPerSecond!.toFixed(1)}`,
+    pct(cell.share!),
+    seconds(cell.wallMs),
+    `${cell.responses429}`,
+    cell.windowsOverLimit ? `NO (${cell.maxInAnyWindow})` : `0 (max ${cell.maxInAnyWindow})`,
+    `${cell.maxInFlight}`,
+    mb(cell.peakRssKb),
+  ]);
+  const u = grid.unthrottled;
+  return [
+    table(
+      [
+        'Latency',
+        'Burst limit',
+        'Requests/s',
+        'Ceiling/s',
+        'Share',
+        'Wall time',
+        '429s',
+        'Windows over limit',
+        'Most in flight',
+        'Peak RSS',
+      ],
+      rows,
+      'llrrrrrlrr',
+    ),
+    '',
+    `Ceiling: the burst limit / 2 s, or the connector's own rate without latency or limit when lower (${u.requestsPerSecond.toFixed(1)} requests/s here, ${int(u.records)} records in ${seconds(u.wallMs)}, ${u.requests} requests). Each cell is one full sync of ${int(u.records)} records (every stream but deals_flow), the fake in its own process with latency = base + up to a third of it in jitter.`,
+  ].join('\n');
+}
+
+async function gridBench(): Promise<void> {
+  const grid = await latencyGrid(log);
+  process.stdout.write(`\nsource-pipedrive latency grid — ${machine()}\n\n${gridTable(grid)}\n`);
+  saveResults('grid', { at: new Date().toISOString(), machine: machine(), ...grid });
+}
+
 async function fullBench(): Promise<void> {
   const startedAt = Date.now();
   const spec = await startUp();
   const throughput = await throughputAndTokens();
   const burst = await burstLimit();
+  const grid = await latencyGrid(log);
 
   const { baseline, connector } = throughput;
   const ratio = recordsPerSecond(connector) / recordsPerSecond(baseline);
@@ -485,6 +538,10 @@ async function fullBench(): Promise<void> {
       tokenTable,
     ),
     '',
+    'Latency × burst limit:',
+    '',
+    gridTable(grid),
+    '',
     `Throughput: best of ${ROUNDS} runs each, the fake in its own process with its replay cache warmed, output drained through a pipe. Total ${seconds(Date.now() - startedAt)}.`,
     `Saved to ${path.relative(process.cwd(), RESULTS)}.`,
     '',
@@ -516,6 +573,7 @@ async function fullBench(): Promise<void> {
       perStream: throughput.tokenRows,
     },
     startUp: spec,
+    grid,
   });
 }
 
@@ -545,7 +603,9 @@ async function memoryBench(records: number): Promise<void> {
 
 async function main(): Promise<void> {
   const { records } = parseArgs(process.argv.slice(2));
+  const { grid } = parseArgs(process.argv.slice(2));
   if (records) await memoryBench(records);
+  else if (grid) await gridBench();
   else await fullBench();
 }
 

@@ -321,21 +321,42 @@ class SyncRun {
 
   private async handlePage(group: Group, pass: PassSpec, page: PassPage): Promise<void> {
     const { rows } = page;
+    const running: Promise<void>[] = [];
     let index = 0;
     while (index < rows.length) {
-      if (group.stopped || this.fatal) return;
+      if (group.stopped || this.fatal) break;
       const size = this.sliceSize(group);
       const slice =
         size >= rows.length - index ? rows.slice(index) : rows.slice(index, index + size);
       index += slice.length;
       // Reserve the slice's place in the pass order before its (concurrent) work.
       const leaf = page.node.leaf();
-      await this.processSlice(group, pass, slice, page);
-      leaf.finish(page.positioned ? maxOf(slice, UPDATE_TIME) : undefined);
-      if (index < rows.length) await this.checkpointGroup(group, pass);
+      const work = this.processSlice(group, pass, slice, page).then(async () => {
+        leaf.finish(page.positioned ? maxOf(slice, UPDATE_TIME) : undefined);
+        await this.checkpointGroup(group, pass);
+      });
+      // The slices of a page fan out at once, unless the daily budget is short: then one at a
+      // time, so that the first ones finish (and move the state) before the budget ends.
+      if (this.budgetIsShort(group, rows.length)) await work;
+      else running.push(work);
     }
+    await Promise.all(running);
+    if (group.stopped || this.fatal) return;
     page.node.close();
     await this.checkpointGroup(group, pass);
+  }
+
+  /** Whether what Pipedrive reports left today would not cover a few pages of fan-out. */
+  private budgetIsShort(group: Group, parents: number): boolean {
+    const spendable = this.client.spendableTokens;
+    if (spendable === undefined) return false;
+    return spendable < this.tokensPerParent(group) * parents * 4;
+  }
+
+  private tokensPerParent(group: Group): number {
+    return group.members
+      .filter((member) => member.stream instanceof FanOutStream && !member.failure)
+      .reduce((sum, member) => sum + (member.stream as FanOutStream).tokensPerParent, 0);
   }
 
   /**
@@ -344,14 +365,8 @@ class SyncRun {
    * reports little budget left, down to one parent, so that a starved sync still saves progress.
    */
   private sliceSize(group: Group): number {
-    const fanOut = group.members.filter(
-      (member) => member.stream instanceof FanOutStream && !member.failure,
-    );
-    if (fanOut.length === 0) return Infinity;
-    const perParent = fanOut.reduce(
-      (sum, member) => sum + (member.stream as FanOutStream).tokensPerParent,
-      0,
-    );
+    const perParent = this.tokensPerParent(group);
+    if (perParent === 0) return Infinity;
     const spendable = this.client.spendableTokens;
     if (spendable === undefined) return MAX_PARENTS_PER_SLICE;
     // Leave room for a few checkpoints in what is left.

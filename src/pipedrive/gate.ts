@@ -1,9 +1,24 @@
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+
+/** How often the gate looks at how busy this process is. */
+const CPU_SAMPLE_MS = 250;
+/** Above this share of busy event loop the process, not the network, is the bottleneck. */
+const BUSY = 0.9;
+/** Below this there is CPU to spare for more requests in flight. */
+const IDLE = 0.7;
+const MIN_TARGET = 2;
+
 /**
  * How many requests may be in flight at once. The burst limit caps requests per 2 s; to use
  * it over a real network the connector needs about (allowed rate × round-trip time) requests
  * in flight (Little's law), plus headroom for jitter. The gate measures the round-trip time
- * and adapts its target; callers beyond the target wait in FIFO order, so memory stays bounded
- * (each request in flight holds at most one page) and no stream can jump the queue.
+ * and adapts its target; callers beyond the target wait in FIFO order, so no stream can jump
+ * the queue and memory stays bounded (each request in flight holds at most one page).
+ *
+ * When this process itself is the bottleneck (its event loop is busy parsing and writing), a
+ * longer round trip only means answers wait for the CPU: more requests in flight would only
+ * pile up parsed pages. The gate then lowers its ceiling (multiplicatively) and raises it
+ * again slowly once there is CPU to spare.
  */
 export class ConcurrencyGate {
   private active = 0;
@@ -11,20 +26,26 @@ export class ConcurrencyGate {
   /** Smoothed round-trip time of answered requests, ms; starts as a guess for the internet. */
   private latencyMs = 300;
   private samples = 0;
+  /** The ceiling the CPU allows (AIMD on event-loop utilisation). */
+  private cpuCeiling: number;
+  private lastCpuSample = 0;
+  private lastUtilisation: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor(
     /** Upper bound of the target (max_concurrent_requests). */
     private readonly cap: number,
     /** Requests per second currently allowed (the burst limit / 2 s). */
     private readonly allowedPerSecond: () => number,
-  ) {}
+  ) {
+    this.cpuCeiling = cap;
+  }
 
   /** Requests that may be in flight now. */
   get target(): number {
     // Before the first answer nothing is known: start small rather than send a burst.
     if (this.samples === 0) return Math.min(this.cap, 4);
     const needed = Math.ceil(this.allowedPerSecond() * (this.latencyMs / 1000) * 1.5) + 2;
-    return Math.max(2, Math.min(this.cap, needed));
+    return Math.max(MIN_TARGET, Math.min(this.cap, this.cpuCeiling, needed));
   }
 
   get inFlight(): number {
@@ -58,13 +79,29 @@ export class ConcurrencyGate {
   }
 
   /** Records the round-trip time of one answered request. */
-  observe(ms: number): void {
+  observe(ms: number, now = Date.now()): void {
     if (!(ms >= 0)) return;
     // A fast start (the first samples count fully), then a slow average that rides out jitter.
     this.samples++;
     const weight = this.samples <= 4 ? 1 / this.samples : 0.1;
     this.latencyMs += (ms - this.latencyMs) * weight;
+    if (now - this.lastCpuSample >= CPU_SAMPLE_MS) this.sampleCpu(now);
     this.wake();
+  }
+
+  private sampleCpu(now: number): void {
+    this.lastCpuSample = now;
+    const current = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(current, this.lastUtilisation).utilization;
+    this.lastUtilisation = current;
+    if (busy > BUSY) {
+      this.cpuCeiling = Math.max(
+        MIN_TARGET * 2,
+        Math.floor(Math.min(this.cpuCeiling, this.active) * 0.8),
+      );
+    } else if (busy < IDLE) {
+      this.cpuCeiling = Math.min(this.cap, this.cpuCeiling + 2);
+    }
   }
 
   private wake(): void {

@@ -48,6 +48,8 @@ export class ProtocolWriter {
   private readonly recordPrefixes = new Map<string, string>();
   private readonly secrets: string[] = [];
   private closed = false;
+  /** The sink's pending drain, shared by every stream waiting for it. */
+  private draining?: Promise<void>;
   /** After a SIGTERM: no more records or states (see terminate). */
   private terminated = false;
   /** What to write last when the process is asked to stop (the runner's states). */
@@ -254,17 +256,27 @@ export class ProtocolWriter {
     this.sealedBytes = 0;
     if (this.closed) return;
     if (this.sink.write(bytes)) return;
-    await new Promise<void>((resolve) => {
+    await this.drained();
+  }
+
+  /**
+   * Resolves when the sink drains (or goes away). Concurrent streams waiting for it share one
+   * wait, so the sink never collects a listener per waiting stream.
+   */
+  private drained(): Promise<void> {
+    this.draining ??= new Promise<void>((resolve) => {
       const done = (): void => {
         this.sink.removeListener('drain', done);
         this.sink.removeListener('close', done);
         this.sink.removeListener('error', done);
+        this.draining = undefined;
         resolve();
       };
       this.sink.once('drain', done);
       this.sink.once('close', done);
       this.sink.once('error', done);
     });
+    return this.draining;
   }
 
   private pushMessage(message: Record<string, unknown>, redact = true): void {

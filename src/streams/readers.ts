@@ -206,15 +206,17 @@ class V2PassReader {
             reachedEnd = true;
           }
         }
+        const node = window.node.sequence();
+        window.last = maxOf(rows, UPDATE_TIME, window.last);
+        // Hand the rest of the window to new lanes before this page's (possibly long) work.
+        if (!reachedEnd && page.hasMore) this.maybeSplit(window, rows);
         await this.request.onPage({
           rows,
-          node: window.node.sequence(),
+          node,
           listedAfterMs: page.listedAfterMs,
           positioned: this.sorted,
         });
-        window.last = maxOf(rows, UPDATE_TIME, window.last);
         if (reachedEnd || !page.hasMore) break;
-        this.maybeSplit(window, rows);
       }
     } catch (error) {
       if (!started && this.filters && rejectsTimeFilters(error)) {

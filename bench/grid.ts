@@ -1,0 +1,171 @@
+/**
+ * The latency × burst-limit grid of `npm run bench`: one fixed full sync (every stream but
+ * deals_flow) against a fake Pipedrive that delays each answer by a network latency and keeps
+ * Pipedrive's rolling 2 s burst limit. Per cell: the request rate reached and its share of the
+ * ceiling (the burst limit, or the connector's own unthrottled request rate on this machine
+ * when that is lower), the wall time, 429s, windows over the limit, the most requests in flight
+ * (as the fake saw them) and the connector's peak RSS.
+ */
+import {
+  BIN_MAIN,
+  catalogOf,
+  type FakeProcess,
+  measure,
+  type MeasuredRun,
+  startFakeProcess,
+  writeInputs,
+} from './support';
+
+export const GRID_LATENCIES_MS = [0, 100, 300, 800];
+export const GRID_LIMITS = [20, 40, 120];
+
+/** About 100,000 records and 600 requests: long enough to measure a rate at 60 requests/s. */
+export const GRID_SIZES = {
+  deals: 16_000,
+  archivedDeals: 60,
+  deletedDeals: 40,
+  persons: 16_000,
+  organizations: 8_000,
+  activities: 16_000,
+  notes: 8_000,
+  products: 1_000,
+  leads: 1_000,
+  archivedLeads: 100,
+};
+
+/** Every stream of the connector's first release except deals_flow (40 tokens a deal). */
+export const GRID_STREAMS = [
+  'activity_fields',
+  'deal_fields',
+  'organization_fields',
+  'person_fields',
+  'product_fields',
+  'users',
+  'pipelines',
+  'stages',
+  'activity_types',
+  'currencies',
+  'teams',
+  'teams_users',
+  'organizations',
+  'persons',
+  'persons_emails',
+  'persons_phones',
+  'products',
+  'products_prices',
+  'deals',
+  'deal_products',
+  'lead_labels',
+  'leads',
+  'activities',
+  'notes',
+];
+
+export interface GridCell {
+  latencyMs: number;
+  /** Burst limit per 2 s; null: unthrottled (the ceiling run). */
+  limit: number | null;
+  requests: number;
+  requestsPerSecond: number;
+  allowedPerSecond: number | null;
+  ceilingPerSecond: number | null;
+  share: number | null;
+  wallMs: number;
+  records: number;
+  responses429: number;
+  maxInAnyWindow: number;
+  windowsOverLimit: boolean;
+  maxInFlight: number;
+  connectorMaxInFlight: number | null;
+  peakRssKb: number;
+}
+
+/** Requests per second between the first and the last arrival the fake saw. */
+function arrivalRate(times: Array<{ t: number }>): number {
+  if (times.length < 2) return 0;
+  return ((times.length - 1) / (times[times.length - 1].t - times[0].t)) * 1000;
+}
+
+async function runCell(
+  latencyMs: number,
+  limit: number | null,
+  log: (message: string) => void,
+): Promise<Omit<GridCell, 'ceilingPerSecond' | 'share'>> {
+  log(`  latency ${latencyMs} ms, burst limit ${limit ?? 'none'}…`);
+  const fake: FakeProcess = await startFakeProcess({
+    seed: 7,
+    sizes: GRID_SIZES,
+    burstLimit: limit,
+    latency: { baseMs: latencyMs, jitterMs: Math.round(latencyMs / 3), seed: 7 },
+  });
+  try {
+    const files = writeInputs({
+      config: {
+        api_token: fake.token,
+        api_url: fake.url,
+        max_requests_per_2_seconds: limit ?? 480,
+      },
+      catalog: catalogOf(GRID_STREAMS.map((name) => ({ name, syncMode: 'full_refresh' }))),
+    });
+    const run: MeasuredRun = await measure(BIN_MAIN, [
+      'read',
+      '--config',
+      files.config,
+      '--catalog',
+      files.catalog,
+    ]);
+    if (run.code !== 0) {
+      const errors = run.messages
+        .filter((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')
+        .map((message) => message.trace.error.message);
+      throw new Error(
+        `grid cell ${latencyMs} ms × ${limit}: exit ${run.code}: ${errors.join('; ')}`,
+      );
+    }
+    const stats = (await fake.stats()) as any;
+    const times = await fake.requestTimes();
+    const summary = run.messages.find(
+      (message) => message.type === 'LOG' && /^Sync used/.test(message.log.message),
+    )?.log.message as string | undefined;
+    const inFlight = /at most (\d+) in flight/.exec(summary ?? '');
+    return {
+      latencyMs,
+      limit,
+      requests: stats.requests,
+      requestsPerSecond: arrivalRate(times),
+      allowedPerSecond: limit === null ? null : limit / 2,
+      wallMs: run.wallMs,
+      records: run.totalRecords,
+      responses429: stats.responses429,
+      maxInAnyWindow: stats.maxRequestsInAnyWindow,
+      windowsOverLimit: limit !== null && stats.maxRequestsInAnyWindow > limit,
+      maxInFlight: stats.maxInFlight ?? 0,
+      connectorMaxInFlight: inFlight ? Number(inFlight[1]) : null,
+      peakRssKb: run.peakRssKb,
+    };
+  } finally {
+    await fake.stop();
+  }
+}
+
+/**
+ * The whole grid, and first the ceiling: the connector's own request rate without latency and
+ * without a burst limit (bounded by this machine's CPU, shared with the fake).
+ */
+export async function latencyGrid(log: (message: string) => void): Promise<{
+  unthrottled: GridCell;
+  cells: GridCell[];
+}> {
+  log('Latency grid: one full sync (every stream but deals_flow) per cell…');
+  const base = await runCell(0, null, log);
+  const unthrottled: GridCell = { ...base, ceilingPerSecond: null, share: null };
+  const cells: GridCell[] = [];
+  for (const latencyMs of GRID_LATENCIES_MS) {
+    for (const limit of GRID_LIMITS) {
+      const cell = await runCell(latencyMs, limit, log);
+      const ceiling = Math.min(limit / 2, unthrottled.requestsPerSecond);
+      cells.push({ ...cell, ceilingPerSecond: ceiling, share: cell.requestsPerSecond / ceiling });
+    }
+  }
+  return { unthrottled, cells };
+}
