@@ -1,3 +1,4 @@
+import { mapOrdered } from './concurrency';
 import type { PipedriveConfig } from './config';
 import {
   ConnectorError,
@@ -6,12 +7,14 @@ import {
   type FailureType,
   isSyncFatal,
 } from './errors';
+import { toApiTime } from './normalize';
 import type { PipedriveClient } from './pipedrive/client';
 import { type ConfiguredStream, validStreamState } from './protocol/input';
 import type { ProtocolWriter } from './protocol/output';
 import {
   apiTime,
   ArrayChildStream,
+  DELETED_AT,
   type JsonSchema,
   maxOf,
   type PassPage,
@@ -24,6 +27,7 @@ import {
   UPDATE_TIME,
 } from './streams/base';
 import { DEAL_IDS_PER_CALL } from './streams/deals';
+import { checkDue, DELETES_CHECKED_AT, IdSet, KNOWN_IDS } from './streams/deletes';
 import {
   changedParents,
   FANNED_OUT,
@@ -33,7 +37,7 @@ import {
   listingProves,
 } from './streams/fanout';
 import { ProgressSequence } from './streams/progress';
-import { readPass } from './streams/readers';
+import { readIds, readPass } from './streams/readers';
 
 /** A selected stream in this run: its mode, states, counts. */
 interface Member {
@@ -46,6 +50,15 @@ interface Member {
   catalogSchema?: JsonSchema;
   /** Fan-out children: per pass, the parent versions whose children were read. */
   memory?: Map<string, FanOutMemory>;
+  /**
+   * Roots with delete detection: the ids the destination holds (alive at the last check plus
+   * emitted since); undefined when the state has none yet (an upgrade: no baseline).
+   */
+  known?: IdSet;
+  /** The last encoding of `known` and the set's version then (encoding 1M ids takes ~15 ms). */
+  knownEncoded?: { version: number; text: string };
+  /** When this member's last STATE was written (large states are written less often). */
+  lastStateAt: number;
   /** Per pass: the earliest update_time of parent rows this member needs (incremental). */
   since: Map<string, string | undefined>;
   records: number;
@@ -75,6 +88,9 @@ export interface ReadResult {
 
 /** How often a long sync says where it is. */
 const PROGRESS_INTERVAL_MS = Number(process.env.PIPEDRIVE_PROGRESS_INTERVAL_MS) || 30_000;
+/** A state longer than this (characters) is written at most every LARGE_STATE_INTERVAL_MS. */
+const LARGE_STATE_CHARS = 32_768;
+const LARGE_STATE_INTERVAL_MS = 30_000;
 /** At most this many parents per checkpoint (one deal-products call). */
 const MAX_PARENTS_PER_SLICE = DEAL_IDS_PER_CALL;
 
@@ -104,6 +120,8 @@ class SyncRun {
   private readonly startedAt = Date.now();
   /** Pipedrive's clock at the start (for window splits): a lower bound, else ours. */
   private nowMs = Date.now();
+  /** When the sync started (a delete check's time). */
+  private readonly syncStartedAt = new Date();
 
   constructor(
     private readonly config: PipedriveConfig,
@@ -192,7 +210,12 @@ class SyncRun {
           stream instanceof FanOutStream && incremental
             ? decodeMemory(stream.positionKeys, state[FANNED_OUT])
             : undefined,
+        known:
+          stream instanceof RootStream && stream.detectsDeletes && incremental
+            ? knownIdsOf(state)
+            : undefined,
         since: new Map(),
+        lastStateAt: 0,
         records: 0,
         checkpoints: 0,
         extraCalls: { deleted: 0, late: 0, sameSecond: 0 },
@@ -230,6 +253,7 @@ class SyncRun {
       for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
       await this.readPasses(group);
+      if (rootMember && !group.unavailable) await this.checkDeletes(group, rootMember);
     } catch (error) {
       if (this.isUnavailable(root, error)) {
         group.unavailable = `${root.declaration.optional!.missing} (${errorMessage(error)})`;
@@ -472,6 +496,138 @@ class SyncRun {
     const name = member.stream.name;
     for (const row of rows) await this.writer.record(name, row);
     member.records += rows.length;
+    const known = member.known;
+    if (known) {
+      for (const row of rows) {
+        if (row.is_deleted === true) known.delete(row.id);
+        else known.add(row.id);
+      }
+    }
+  }
+
+  // ---- delete detection -------------------------------------------------------------------
+
+  /**
+   * When a check is due (delete_detection), one id-only pass per endpoint in id order: ids the
+   * destination holds that Pipedrive no longer lists get tombstones, and so do the children of
+   * such a record while Pipedrive still keeps it (30 days). The first sync needs no check (it
+   * just listed everything); a state without known ids (an upgrade) gets its baseline. Only a
+   * complete check changes anything: one stopped by the budget, a kill or an error tombstones
+   * nothing, and the next sync runs it again.
+   */
+  private async checkDeletes(group: Group, member: Member): Promise<void> {
+    const root = group.root;
+    if (!root.detectsDeletes || member.syncMode !== 'incremental' || member.failure) return;
+    const checkedAt = toApiTime(this.syncStartedAt);
+    const firstSync = !root.positionKeys.some((key) => typeof member.startState[key] === 'string');
+    if (firstSync) {
+      member.known ??= new IdSet();
+      member.state = { ...member.state, [DELETES_CHECKED_AT]: checkedAt };
+      return;
+    }
+    const due =
+      member.known === undefined ||
+      checkDue(this.config.delete_detection, member.startState[DELETES_CHECKED_AT], Date.now());
+    if (!due || this.config.delete_detection === 'off') return;
+    const before = this.client.stats.forScope(root.name);
+    const alive = new IdSet();
+    for (const pass of root.passes) {
+      const query = root.declaration.deletes?.idQuery?.(pass) ?? pass.query;
+      for await (const ids of readIds(root, pass, query)) {
+        if (group.stopped || this.fatal) return;
+        for (const id of ids) alive.add(id);
+      }
+    }
+    const known = member.known;
+    if (!known) {
+      member.known = alive;
+      member.state = { ...member.state, [DELETES_CHECKED_AT]: checkedAt };
+      root.log(
+        'INFO',
+        `No known ids in the state yet (state of an earlier version): ${alive.size} ids are the baseline, deletes from now on become tombstones. For records deleted before, run a full refresh once.`,
+      );
+      return;
+    }
+    const gone = [...known.without(alive)];
+    const tombstones = await this.tombstones(group, gone, checkedAt);
+    if (group.stopped || this.fatal) return;
+    for (const [stream, rows] of tombstones) {
+      const target = group.members.find((m) => m.stream === stream);
+      if (target && !target.failure) await this.emit(target, rows);
+    }
+    member.known = alive;
+    member.state = { ...member.state, [DELETES_CHECKED_AT]: checkedAt };
+    const after = this.client.stats.forScope(root.name);
+    root.log(
+      'INFO',
+      `Delete check: ${alive.size} ids listed, ${gone.length} no longer there (tombstones emitted); ${after.requests - before.requests} requests, ${after.tokens - before.tokens} API tokens.`,
+    );
+  }
+
+  /**
+   * The tombstones of records gone from the lists: the root's rows and its selected children's.
+   * A record Pipedrive still keeps as deleted tells its deletion time and its children; one it
+   * answers 404/403/410 for (purged, merged away, hidden from the token's user) gets a root
+   * tombstone only. A record it still has undeleted (the list hid it for another reason) gets
+   * none.
+   */
+  private async tombstones(
+    group: Group,
+    ids: Array<number | string>,
+    checkedAt: string,
+  ): Promise<Map<PipedriveStream, Row[]>> {
+    const root = group.root;
+    const out = new Map<PipedriveStream, Row[]>();
+    const add = (stream: PipedriveStream, rows: Row[]): void => {
+      out.set(stream, [...(out.get(stream) ?? []), ...rows]);
+    };
+    const item = root.declaration.deletes?.item;
+    const children = group.members.filter((m) => m.stream !== root && !m.failure);
+    const fetchRecords = item !== undefined && children.length > 0;
+    const records = await mapOrdered(ids, Math.max(1, this.client.gate.target), async (id) => {
+      if (!fetchRecords || group.stopped || this.fatal) return { id, record: undefined };
+      try {
+        const body = await this.client.get('v2', item!(id), {}, root.name);
+        const record = body.data;
+        return { id, record: record && typeof record === 'object' ? (record as Row) : undefined };
+      } catch (error) {
+        if (error instanceof ConnectorError && [403, 404, 410].includes(error.status ?? 0)) {
+          return { id, record: undefined };
+        }
+        throw error;
+      }
+    });
+    const deletedRecords: Row[] = [];
+    for (const { id, record } of records) {
+      if (record && record.is_deleted !== true) continue;
+      if (record) {
+        const [row] = root.shapeRows([record], root.passes[0]);
+        if (row) {
+          row.is_deleted = true;
+          deletedRecords.push(row);
+          add(root, [row]);
+          continue;
+        }
+      }
+      add(root, [tombstoneRow(id, checkedAt)]);
+    }
+    for (const member of children) {
+      const stream = member.stream;
+      if (stream instanceof ArrayChildStream) {
+        add(stream, stream.deriveRows(deletedRecords));
+      } else if (stream instanceof FanOutStream && deletedRecords.length > 0) {
+        add(
+          stream,
+          await stream.fetch(deletedRecords, {
+            startState: member.startState,
+            mode: 'full_refresh',
+            passKey: root.passes[0].key,
+            stopped: () => group.stopped || this.fatal !== undefined,
+          }),
+        );
+      }
+    }
+    return out;
   }
 
   /** Emits a STATE for every incremental member whose finished work grew. */
@@ -483,7 +639,12 @@ class SyncRun {
       const current = member.state[pass.key];
       if (typeof current === 'string' && current >= position) continue;
       member.state = { ...member.state, [pass.key]: position };
+      // A large state (known ids of a big account) is written at most every 30 s: its positions
+      // and its ids always describe the same moment, and a resume re-reads at most 30 s of work.
+      const large = (member.knownEncoded?.text.length ?? 0) > LARGE_STATE_CHARS;
+      if (large && Date.now() - member.lastStateAt < LARGE_STATE_INTERVAL_MS) continue;
       await this.writer.state(member.stream.name, this.checkpoint(member, false));
+      member.lastStateAt = Date.now();
       member.checkpoints++;
     }
   }
@@ -503,6 +664,15 @@ class SyncRun {
     const state: StreamState = {};
     for (const key of member.stream.positionKeys) {
       if (typeof member.state[key] === 'string') state[key] = member.state[key];
+    }
+    if (member.known) {
+      if (member.knownEncoded?.version !== member.known.version) {
+        member.knownEncoded = { version: member.known.version, text: member.known.encode() };
+      }
+      state[KNOWN_IDS] = member.knownEncoded.text;
+    }
+    if (typeof member.state[DELETES_CHECKED_AT] === 'string') {
+      state[DELETES_CHECKED_AT] = member.state[DELETES_CHECKED_AT];
     }
     if (member.memory) {
       // Versions before the next run's look-back are never listed again.
@@ -645,6 +815,18 @@ class SyncRun {
       `Sync used ${stats.requests} requests and ${stats.tokens} API tokens in ${((Date.now() - this.startedAt) / 1000).toFixed(1)} s (${stats.retries} retries, ${stats.responses429} rate-limited, at most ${stats.maxInFlight} in flight).${left} By endpoint: ${endpoints || 'none'}.`,
     );
   }
+}
+
+/** The known ids of a state, or undefined when it has none (or they are unreadable). */
+function knownIdsOf(state: StreamState): IdSet | undefined {
+  if (state[KNOWN_IDS] !== undefined) return IdSet.decode(state[KNOWN_IDS]);
+  // No state at all: the first sync, whose rows are the baseline.
+  return Object.keys(state).length === 0 ? new IdSet() : undefined;
+}
+
+/** A deleted record's tombstone when Pipedrive no longer has it: its key and deletion time. */
+function tombstoneRow(id: number | string, deletedAt: string): Row {
+  return { id, is_deleted: true, update_time: deletedAt, [DELETED_AT]: deletedAt };
 }
 
 /** The fan-out memory of a state (`{<pass key>: <encoded>}`); unreadable parts are empty. */

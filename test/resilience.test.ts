@@ -423,7 +423,6 @@ describe('daily token budget', () => {
       expect(errors[0].message).toMatch(/daily API token budget/);
       // Only the requests already in flight when the first 429 came back.
       expect(fake.stats.responses429).toBeLessThanOrEqual(connectorInFlight(stopped) + 1);
-      expect(fake.stats.responses429).toBeLessThan(12);
       expect(fake.requestLog.some((entry) => entry.status === 403)).toBe(false);
     } finally {
       await fake.stop();

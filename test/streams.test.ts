@@ -804,7 +804,13 @@ describe('streams other than the deals family', () => {
       type: 'STREAM',
       stream: {
         stream_descriptor: { name },
-        stream_state: { update_time: FAR_FUTURE, archived_update_time: FAR_FUTURE },
+        // Delete detection: nothing known yet, and checked far in the future (not due).
+        stream_state: {
+          update_time: FAR_FUTURE,
+          archived_update_time: FAR_FUTURE,
+          known_ids: ';',
+          deletes_checked_at: FAR_FUTURE,
+        },
       },
     }));
     fake.resetStats();

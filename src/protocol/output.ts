@@ -89,7 +89,7 @@ export class ProtocolWriter {
     if (this.terminated) return;
     const states = this.finalWords?.() ?? [];
     this.terminated = true;
-    for (const [stream, streamState] of states) this.pushState(stream, streamState);
+    for (const [stream, streamState] of states) this.pushState(stream, streamState, true);
     await this.flush();
     if (this.closed) return;
     await new Promise<void>((resolve) => {
@@ -142,17 +142,21 @@ export class ProtocolWriter {
     await this.flush();
   }
 
-  private pushState(stream: string, streamState: Record<string, unknown>): void {
+  private pushState(stream: string, streamState: Record<string, unknown>, final = false): void {
     const recordCount = this.recordsSinceState.get(stream) ?? 0;
     this.recordsSinceState.set(stream, 0);
-    this.pushMessage({
-      type: 'STATE',
-      state: {
-        type: 'STREAM',
-        stream: { stream_descriptor: { name: stream }, stream_state: streamState },
-        sourceStats: { recordCount },
+    this.pushMessage(
+      {
+        type: 'STATE',
+        state: {
+          type: 'STREAM',
+          stream: { stream_descriptor: { name: stream }, stream_state: streamState },
+          sourceStats: { recordCount },
+        },
       },
-    });
+      true,
+      final,
+    );
   }
 
   async streamStatus(stream: string, status: StreamStatus, quotaResetAt?: Date): Promise<void> {
@@ -279,7 +283,9 @@ export class ProtocolWriter {
     return this.draining;
   }
 
-  private pushMessage(message: Record<string, unknown>, redact = true): void {
+  private pushMessage(message: Record<string, unknown>, redact = true, final = false): void {
+    // After a SIGTERM only the final states go out: the output ends on them.
+    if (this.terminated && !final) return;
     const line = JSON.stringify(message);
     this.push(`${redact ? this.redact(line) : line}\n`);
   }

@@ -9,6 +9,7 @@ import { PermissionError } from '../errors';
 import { compileSchemaCoercer, toApiTime, toTimestamp } from '../normalize';
 import type { PipedriveClient, Query } from '../pipedrive/client';
 import type { LogLevel } from '../protocol/output';
+import { DELETES_CHECKED_AT, KNOWN_IDS } from './deletes';
 import type { ProgressSequence } from './progress';
 
 export type JsonSchema = Record<string, any>;
@@ -339,6 +340,19 @@ export interface RootDeclaration extends StreamDeclaration {
   lookbackMs?: (config: PipedriveConfig) => number;
   /** A reader of its own, for the rare table no pass reader fits (field definitions). */
   read?: (stream: RootStream, pass: PassSpec, request: PassRequest) => Promise<void>;
+  /** The list does not return deleted records: detect deletes with id-only passes. */
+  deletes?: DeleteDeclaration;
+}
+
+/** How a stream's deletes are detected (see src/streams/deletes.ts). */
+export interface DeleteDeclaration {
+  /** Query of a pass's id-only listing, if it differs (deals: only open, won and lost). */
+  idQuery?: (pass: PassSpec) => Query;
+  /**
+   * The endpoint of one record (v2 `/persons/{id}`): a deleted record Pipedrive still keeps
+   * (30 days) gives its children's keys, so they get tombstones too.
+   */
+  item?: (id: unknown) => string;
 }
 
 /** A stream read from its own endpoint(s), in passes. */
@@ -352,6 +366,15 @@ export class RootStream extends PipedriveStream {
 
   get passes(): PassSpec[] {
     return this.declaration.passes;
+  }
+
+  /** Whether deletes are detected for this stream (id-only passes; see deletes.ts). */
+  get detectsDeletes(): boolean {
+    return this.isIncremental && this.declaration.deletes !== undefined;
+  }
+
+  override get extraStateKeys(): string[] {
+    return this.detectsDeletes ? [KNOWN_IDS, DELETES_CHECKED_AT] : [];
   }
 
   get positionKeys(): string[] {
@@ -408,6 +431,8 @@ export function v2Table(
   const { path: listPath, query, ...rest } = declaration;
   return {
     cursor: UPDATE_TIME,
+    // v2 lists never return deleted records; the record itself stays readable for 30 days.
+    deletes: { item: (id) => `${listPath}/${String(id)}` },
     ...rest,
     passes: [{ key: UPDATE_TIME, reader: 'v2', path: listPath, query }],
   };

@@ -50,6 +50,12 @@ export const deals: RootDeclaration = {
   customFields: 'deal',
   passes: DEAL_PASSES,
   lookbackMs: (config) => config.deals_lookback_hours * 3600_000,
+  // Deleted deals come with status=deleted for 30 days; the check catches those deleted
+  // while no sync ran for longer.
+  deletes: {
+    idQuery: (pass) => ({ ...pass.query, status: 'open,won,lost' }),
+    item: (id) => `/deals/${String(id)}`,
+  },
   shape(row) {
     if (row.status === 'deleted') row.is_deleted = true;
     return row;

@@ -11,6 +11,8 @@ export const leads: RootDeclaration = {
   cursor: UPDATE_TIME,
   customFields: 'deal',
   customFieldsAt: 'v1',
+  // Deleted notes and leads leave the lists (leads are purged): id-only passes find them.
+  deletes: {},
   passes: [
     { key: UPDATE_TIME, reader: 'v1-updated-since', path: '/leads' },
     {

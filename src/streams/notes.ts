@@ -11,6 +11,8 @@ export const notes: RootDeclaration = {
   cursor: UPDATE_TIME,
   passes: [{ key: UPDATE_TIME, reader: 'v1-updated-since', path: '/notes' }],
   lookbackMs: (config) => config.notes_update_window_days * 86_400_000,
+  // Deleted notes and leads leave the lists (leads are purged): id-only passes find them.
+  deletes: {},
   shape(row) {
     // Seed names for the nested objects' fields.
     row.deal__title = row.deal?.title ?? null;

@@ -502,3 +502,29 @@ async function readV1NewestFirst(
   window.close();
   request.progress.close();
 }
+
+/**
+ * Every id a pass's list holds now, in id order (stable while records change), without time
+ * filters: the id-only pass of a delete check.
+ */
+export async function* readIds(
+  stream: RootStream,
+  pass: PassSpec,
+  query: Query = pass.query ?? {},
+): AsyncGenerator<unknown[]> {
+  const { client } = stream;
+  const pages =
+    pass.reader === 'v2'
+      ? client.paginateV2(
+          pass.path,
+          { ...query, sort_by: 'id', sort_direction: 'asc' },
+          stream.name,
+        )
+      : pass.reader === 'v1-cursor'
+        ? client.paginateCursor('v1', pass.path, query, stream.name)
+        : client.paginateV1(pass.path, { ...query, sort: 'id ASC' }, stream.name, {
+            paged: pass.paged,
+            limit: pass.limit ?? (pass.reader === 'v1-newest-first' ? 100 : undefined),
+          });
+  for await (const page of pages) yield page.records.map((record) => record.id);
+}

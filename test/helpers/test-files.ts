@@ -82,10 +82,20 @@ export function futureStateFile(streams: Json[], finalStates: Map<string, Json>)
         type: 'STREAM',
         stream: {
           stream_descriptor: { name: stream.name },
-          stream_state: Object.fromEntries(keys.map((key) => [key, FAR_FUTURE])),
+          stream_state: Object.fromEntries(keys.map((key) => [key, futureValue(key)])),
         },
       };
     });
+}
+
+/**
+ * A key's value in a far-future state: positions far ahead; the known ids of delete detection
+ * an empty set and the fan-out memory empty (they are sets, not positions).
+ */
+function futureValue(key: string): unknown {
+  if (key === 'known_ids') return ';';
+  if (key === 'fanned_out') return {};
+  return FAR_FUTURE;
 }
 
 /** The final stream_state of each stream of a read. */
