@@ -230,6 +230,9 @@ class SyncRun {
       for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
       await this.readPasses(group);
+      // A pass that learns its position only at its end (newest-first lists) finishes a last
+      // leaf after its last page: the final state below must carry it.
+      for (const pass of root.passes) this.advance(group, pass);
     } catch (error) {
       if (this.isUnavailable(root, error)) {
         group.unavailable = `${root.declaration.optional!.missing} (${errorMessage(error)})`;
@@ -461,16 +464,25 @@ class SyncRun {
 
   /** Emits a STATE for every incremental member whose finished work grew. */
   private async checkpointGroup(group: Group, pass: PassSpec): Promise<void> {
+    for (const member of this.advance(group, pass)) {
+      await this.writer.state(member.stream.name, this.checkpoint(member, false));
+      member.checkpoints++;
+    }
+  }
+
+  /** Moves incremental members to the pass's finished position; returns those that moved. */
+  private advance(group: Group, pass: PassSpec): Member[] {
     const position = group.progress.get(pass.key)?.position;
-    if (!position) return;
+    if (!position) return [];
+    const moved: Member[] = [];
     for (const member of group.members) {
       if (member.failure || member.syncMode !== 'incremental') continue;
       const current = member.state[pass.key];
       if (typeof current === 'string' && current >= position) continue;
       member.state = { ...member.state, [pass.key]: position };
-      await this.writer.state(member.stream.name, this.checkpoint(member, false));
-      member.checkpoints++;
+      moved.push(member);
     }
+    return moved;
   }
 
   /** The last checkpoint of every incremental stream still running (for a SIGTERM). */
