@@ -404,6 +404,29 @@ describe('account-wide streams', () => {
     }
   });
 
+  test('a goals answer without data.goals: retried, then a clear error', async () => {
+    fake.failNext(/\/goals\/find$/, 'dataNull', Infinity);
+    try {
+      const result = await read(['goals', 'goal_results', 'filters']);
+      expect(result.code).toBe(1);
+      expectValidProtocol(result);
+      expect(statusesOf(result, 'filters')).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+      for (const name of ['goals', 'goal_results']) {
+        expect(statusesOf(result, name)).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
+        expect(recordsOf(result, name)).toEqual([]);
+      }
+      const messages = errorsOf(result).map((error) => error.message);
+      expect(messages).toHaveLength(2);
+      for (const message of messages) {
+        expect(message).toMatch(
+          /^Stream goal(s|_results): Pipedrive's response for GET \/v1\/goals\/find has no list under 'data.goals'/,
+        );
+      }
+    } finally {
+      fake.clearFaults();
+    }
+  });
+
   describe('incremental: two syncs with changes between them', () => {
     const catalogOf = () => INCREMENTAL.map((name) => ({ name, syncMode: 'incremental' as const }));
     let first: RunResult;

@@ -15,13 +15,10 @@ const GOAL_QUERIES = (['person', 'team', 'company'] as const).flatMap((type) =>
   [true, false].map((active) => ({ 'assignee.type': type, is_active: active })),
 );
 
-/** The goals service answers `data: {goals: [...]}` (null or no goals: none). */
+/** The goals service answers `data: {goals: [...]}`; the OpenAPI file allows no null there. */
 function goalsOf(body: Envelope): unknown[] | undefined {
-  if (body.data === null) return [];
-  if (!isPlainObject(body.data)) return undefined;
-  const list = body.data.goals;
-  if (list === null || list === undefined) return [];
-  return Array.isArray(list) ? list : undefined;
+  const data = body.data;
+  return isPlainObject(data) && Array.isArray(data.goals) ? data.goals : undefined;
 }
 
 /** GET /v1/goals/find for every assignee type, running and ended goals (6 calls). */
@@ -52,14 +49,7 @@ export const goals: RootDeclaration = {
         else if (!byId.has(String(goal.id))) byId.set(String(goal.id), goal);
       }
     }
-    const listedAfter = answers.map((answer) => answer.listedAfterMs);
-    await handOverWhole(
-      stream,
-      pass,
-      request,
-      [...byId.values(), ...withoutId],
-      listedAfter.includes(undefined) ? undefined : Math.min(...(listedAfter as number[])),
-    );
+    await handOverWhole(stream, pass, request, [...byId.values(), ...withoutId]);
   },
 };
 
