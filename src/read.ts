@@ -253,6 +253,9 @@ class SyncRun {
       for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
       await this.readPasses(group);
+      // A pass that learns its position only at its end (newest-first lists) finishes a last
+      // leaf after its last page: the final state below must carry it.
+      for (const pass of root.passes) this.advance(group, pass);
       if (rootMember && !group.unavailable) await this.checkDeletes(group, rootMember);
     } catch (error) {
       if (this.isUnavailable(root, error)) {
@@ -632,13 +635,7 @@ class SyncRun {
 
   /** Emits a STATE for every incremental member whose finished work grew. */
   private async checkpointGroup(group: Group, pass: PassSpec): Promise<void> {
-    const position = group.progress.get(pass.key)?.position;
-    if (!position) return;
-    for (const member of group.members) {
-      if (member.failure || member.syncMode !== 'incremental') continue;
-      const current = member.state[pass.key];
-      if (typeof current === 'string' && current >= position) continue;
-      member.state = { ...member.state, [pass.key]: position };
+    for (const member of this.advance(group, pass)) {
       // A large state (known ids of a big account) is written at most every 30 s: its positions
       // and its ids always describe the same moment, and a resume re-reads at most 30 s of work.
       const large = (member.knownEncoded?.text.length ?? 0) > LARGE_STATE_CHARS;
@@ -647,6 +644,21 @@ class SyncRun {
       member.lastStateAt = Date.now();
       member.checkpoints++;
     }
+  }
+
+  /** Moves incremental members to the pass's finished position; returns those that moved. */
+  private advance(group: Group, pass: PassSpec): Member[] {
+    const position = group.progress.get(pass.key)?.position;
+    if (!position) return [];
+    const moved: Member[] = [];
+    for (const member of group.members) {
+      if (member.failure || member.syncMode !== 'incremental') continue;
+      const current = member.state[pass.key];
+      if (typeof current === 'string' && current >= position) continue;
+      member.state = { ...member.state, [pass.key]: position };
+      moved.push(member);
+    }
+    return moved;
   }
 
   /** The last checkpoint of every incremental stream still running (for a SIGTERM). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { tokenCost } from '../src/pipedrive/costs';
+import { endpointLabel, tokenCost } from '../src/pipedrive/costs';
 import { hasShared, SHARED_DIR } from './helpers/protocol';
 
 /** Every GET the connector makes, with an example concrete path. */
@@ -22,6 +22,23 @@ const CALLED: Array<['v1' | 'v2', string, string]> = [
   ['v1', '/leads/archived', '/leads/archived'],
   ['v1', '/leadLabels', '/leadLabels'],
   ['v1', '/currencies', '/currencies'],
+  ['v1', '/files', '/files'],
+  ['v1', '/filters', '/filters'],
+  ['v1', '/goals/find', '/goals/find'],
+  ['v1', '/goals/{id}/results', '/goals/5e0d3370a6a322268586bb568c33a650/results'],
+  ['v1', '/mailbox/mailThreads', '/mailbox/mailThreads'],
+  ['v1', '/mailbox/mailThreads/{id}/mailMessages', '/mailbox/mailThreads/30/mailMessages'],
+  ['v1', '/callLogs', '/callLogs'],
+  ['v1', '/leadSources', '/leadSources'],
+  ['v1', '/noteFields', '/noteFields'],
+  ['v1', '/permissionSets', '/permissionSets'],
+  [
+    'v1',
+    '/permissionSets/{id}/assignments',
+    '/permissionSets/8b6da43c-6267-473a-b1b0-f8887b4db7bf/assignments',
+  ],
+  ['v1', '/roles', '/roles'],
+  ['v1', '/roles/{id}/assignments', '/roles/4/assignments'],
   ['v2', '/deals', '/deals'],
   ['v2', '/deals/archived', '/deals/archived'],
   ['v2', '/deals/products', '/deals/products'],
@@ -66,4 +83,13 @@ maybe('token costs match the official OpenAPI files', () => {
     expect(official).toBeDefined();
     expect(tokenCost(version, concrete)).toBe(official);
   });
+});
+
+test('endpoint labels: numeric, hex (goals) and UUID (permission sets) ids are {id}', () => {
+  const [, , goal] = CALLED.find(([, template]) => template === '/goals/{id}/results')!;
+  const [, , set] = CALLED.find(([, template]) => template === '/permissionSets/{id}/assignments')!;
+  expect(endpointLabel('v1', goal)).toBe('/v1/goals/{id}/results');
+  expect(endpointLabel('v1', set)).toBe('/v1/permissionSets/{id}/assignments');
+  expect(endpointLabel('v1', '/roles/4/assignments')).toBe('/v1/roles/{id}/assignments');
+  expect(endpointLabel('v1', '/mailbox/mailThreads')).toBe('/v1/mailbox/mailThreads');
 });

@@ -640,19 +640,22 @@ export class PipedriveClient {
    * v1 offset pagination. With `prefetch` (default) the next page is requested while the caller
    * handles this one; without, only when the caller asks for it (the flow reader stops early).
    * Endpoints whose lists are paged must answer with a paging block: one without it is a broken
-   * answer, retried, never taken for the last page.
+   * answer, retried, never taken for the last page. `paged: 'optional'` is for lists the OpenAPI
+   * files give `start`/`limit` but no paging block (mail threads, note fields): they are paged
+   * while a block says there is more, and an answer without one is the last page.
    */
   async *paginateV1(
     path: string,
     query: Query = {},
     scope?: string,
-    options: { prefetch?: boolean; paged?: boolean; limit?: number } = {},
+    options: { prefetch?: boolean; paged?: boolean | 'optional'; limit?: number } = {},
   ): AsyncGenerator<Page> {
     const endpoint = endpointLabel('v1', path);
-    const paged = options.paged ?? true;
+    const required = (options.paged ?? true) === true;
+    const paged = options.paged !== false;
     const prefetch = options.prefetch ?? true;
     const limit = options.limit ?? PAGE_LIMIT;
-    const validate = paged
+    const validate = required
       ? (body: Envelope) => (v1Pagination(body) ? undefined : 'has no paging block')
       : undefined;
     const request = (start: number): Promise<Envelope> =>

@@ -12,6 +12,8 @@ const V2_COSTS: Array<[RegExp, number]> = [
 const V1_COSTS: Array<[RegExp, number]> = [
   [/^\/users\/me$/, 2],
   [/^\/leadLabels$/, 10],
+  [/^\/leadSources$/, 2],
+  [/^\/roles\/\d+\/assignments$/, 10],
   [/^\/leads\/archived$/, 40],
   [/^\/deals\/\d+\/flow$/, 40],
   [/^\/deals\/\d+\/changelog$/, 20],
@@ -24,7 +26,10 @@ export function tokenCost(version: 'v1' | 'v2', path: string): number {
   return version === 'v2' ? 10 : 20;
 }
 
-/** A stable label for logs and stats: numeric path segments become {id}. */
+/**
+ * A stable label for logs and stats: id segments become {id} (numbers, and the hex and UUID ids
+ * of goals and permission sets), so a per-goal endpoint is one line of the summary.
+ */
 export function endpointLabel(version: 'v1' | 'v2', path: string): string {
-  return `/${version}${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+  return `/${version}${path.replace(/\/(\d+|[0-9a-f]{32}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12})(?=\/|$)/gi, '/{id}')}`;
 }

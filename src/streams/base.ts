@@ -16,6 +16,8 @@ export type JsonSchema = Record<string, any>;
 export type StreamState = Record<string, unknown>;
 export type Row = Record<string, any>;
 export type CustomFieldEntity = 'deal' | 'person' | 'organization' | 'product' | 'activity';
+/** Entities with a field-definitions endpoint: notes have one, but no custom-field columns. */
+export type FieldEntity = CustomFieldEntity | 'note';
 export type SyncModeName = 'full_refresh' | 'incremental';
 
 const SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'resources', 'schemas');
@@ -41,12 +43,16 @@ export class FieldDefinitionCache {
 
   constructor(private readonly client: PipedriveClient) {}
 
-  definitions(entity: CustomFieldEntity, scope: string): Promise<Row[]> {
+  definitions(entity: FieldEntity, scope: string): Promise<Row[]> {
     let pending = this.cache.get(entity);
     if (!pending) {
       pending = (async () => {
         const rows: Row[] = [];
-        for await (const page of this.client.paginateV1(`/${entity}Fields`, {}, scope)) {
+        // The OpenAPI file gives /noteFields no paging: a missing block must not be a failure.
+        const paged = entity === 'note' ? 'optional' : true;
+        for await (const page of this.client.paginateV1(`/${entity}Fields`, {}, scope, {
+          paged,
+        })) {
           rows.push(...page.records);
         }
         return rows;
@@ -319,8 +325,8 @@ export interface PassSpec {
   timeFilters?: boolean;
   /** v2: whether sort_by=update_time is accepted (false: id order, full refresh only). */
   sortsByUpdateTime?: boolean;
-  /** v1: whether the list pages (false: one answer without paging block). */
-  paged?: boolean;
+  /** v1: whether the list pages (false: one answer without paging block; see paginateV1). */
+  paged?: boolean | 'optional';
   /** v1: the page size when the endpoint allows less than 500 (files 100, call logs 50). */
   limit?: number;
   /** Marks the rows of this pass (archived deals and leads). */
@@ -440,10 +446,14 @@ export function v2Table(
 
 /** A v1 list read whole every time (users, activity types, …). */
 export function v1Table(
-  declaration: Omit<RootDeclaration, 'passes'> & { path: string; query?: Query; paged?: boolean },
+  declaration: Omit<RootDeclaration, 'passes'> &
+    Pick<PassSpec, 'path' | 'query' | 'paged' | 'limit'>,
 ): RootDeclaration {
-  const { path: listPath, query, paged, ...rest } = declaration;
-  return { ...rest, passes: [{ key: UPDATE_TIME, reader: 'v1', path: listPath, query, paged }] };
+  const { path: listPath, query, paged, limit, ...rest } = declaration;
+  return {
+    ...rest,
+    passes: [{ key: UPDATE_TIME, reader: 'v1', path: listPath, query, paged, limit }],
+  };
 }
 
 // ---- child streams --------------------------------------------------------------------------

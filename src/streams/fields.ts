@@ -1,23 +1,26 @@
 import { isPlainObject } from '../normalize';
 import {
   type ArrayChildDeclaration,
-  type CustomFieldEntity,
+  type FieldEntity,
   type RootDeclaration,
   type Row,
 } from './base';
+import { handOverWhole } from './readers';
 
 /**
  * GET /v1/{entity}Fields: the field definitions of one entity, standard and custom, with their
  * raw keys. Read through the run's FieldDefinitionCache, so that this stream, the options
  * stream and the custom columns of the entity's own stream share one call.
  */
-function fieldDefinitions(entity: CustomFieldEntity): RootDeclaration {
+function fieldDefinitions(entity: FieldEntity): RootDeclaration {
   return {
     name: `${entity}_fields`,
     primaryKey: 'id',
     passes: [{ key: 'update_time', reader: 'v1', path: `/${entity}Fields` }],
     async read(stream, pass, request) {
       const definitions = await stream.fields.definitions(entity, stream.name);
+      // The seed's *_fields have parent_id; note fields have no subfields and no such column.
+      const hasParentId = 'parent_id' in stream.getJsonSchema().properties;
       const rows: Row[] = [];
       let subfields = 0;
       for (const definition of definitions) {
@@ -27,7 +30,9 @@ function fieldDefinitions(entity: CustomFieldEntity): RootDeclaration {
           continue;
         }
         // A copy: the cached definitions are shared with the custom-field plans.
-        rows.push({ ...definition, parent_id: definition.parent_id ?? null });
+        const row: Row = { ...definition };
+        if (hasParentId) row.parent_id = definition.parent_id ?? null;
+        rows.push(row);
       }
       if (subfields > 0) {
         stream.log(
@@ -35,20 +40,13 @@ function fieldDefinitions(entity: CustomFieldEntity): RootDeclaration {
           `${subfields} field definition(s) without an id (subfields) are left out; their parents list them under 'subfields'.`,
         );
       }
-      const window = request.progress.sequence();
-      await request.onPage({
-        rows: stream.shapeRows(rows, pass),
-        node: window.sequence(),
-        positioned: false,
-      });
-      window.close();
-      request.progress.close();
+      await handOverWhole(stream, pass, request, rows);
     },
   };
 }
 
 /** One row per option of an enum/set field: (field_id, options__id, options__label). */
-function fieldOptions(entity: CustomFieldEntity): ArrayChildDeclaration {
+function fieldOptions(entity: FieldEntity): ArrayChildDeclaration {
   return {
     name: `${entity}_fields_options`,
     parent: `${entity}_fields`,
@@ -75,9 +73,10 @@ function fieldOptions(entity: CustomFieldEntity): ArrayChildDeclaration {
   };
 }
 
-export const FIELD_ENTITIES: CustomFieldEntity[] = [
+export const FIELD_ENTITIES: FieldEntity[] = [
   'activity',
   'deal',
+  'note',
   'organization',
   'person',
   'product',

@@ -1,3 +1,4 @@
+import { permissionSetAssignments, permissionSets, roleAssignments, roles } from './access';
 import {
   type ArrayChildDeclaration,
   ArrayChildStream,
@@ -25,11 +26,14 @@ import {
   PerParentFanOutStream,
 } from './fanout';
 import { fieldStreams } from './fields';
+import { goalResults, goals } from './goals';
 import { leads } from './leads';
+import { mailMessages, mailThreads } from './mailbox';
 import { notes } from './notes';
 import { persons, personsEmails, personsPhones } from './persons';
 import { products, productsPrices } from './products';
 import { teams, teamsUsers } from './teams';
+import { callLogs, files, filters, leadSources } from './workspace';
 
 type Factory = (services: StreamServices) => PipedriveStream;
 
@@ -75,6 +79,18 @@ const STREAMS: Factory[] = [
   root(leads),
   root(activities),
   root(notes),
+  root(files),
+  root(filters),
+  root(goals),
+  perParent(goalResults),
+  root(mailThreads),
+  perParent(mailMessages),
+  root(callLogs),
+  root(leadSources),
+  root(permissionSets),
+  perParent(permissionSetAssignments),
+  root(roles),
+  perParent(roleAssignments),
 ];
 
 /** Every stream of the connector, each parent before its children. */

@@ -290,6 +290,25 @@ function rejectsTimeFilters(error: unknown): boolean {
   );
 }
 
+/** Rows a declaration's own `read` fetched in one go, handed to the runner as one page. */
+export async function handOverWhole(
+  stream: RootStream,
+  pass: PassSpec,
+  request: PassRequest,
+  records: Row[],
+  listedAfterMs?: number,
+): Promise<void> {
+  const window = request.progress.sequence();
+  await request.onPage({
+    rows: stream.shapeRows(records, pass),
+    node: window.sequence(),
+    listedAfterMs,
+    positioned: false,
+  });
+  window.close();
+  request.progress.close();
+}
+
 /** A v1 list read whole (users, activity types, field definitions, …). */
 async function readV1List(stream: RootStream, pass: PassSpec, request: PassRequest): Promise<void> {
   const window = request.progress.sequence();
