@@ -223,3 +223,44 @@ describe('bin/main end to end', () => {
     }
   });
 });
+
+describe('a sync you can follow', () => {
+  test('progress LOG lines at a steady pace, one line per stream at its end, failures named as such', async () => {
+    const fake = new FakePipedrive({
+      seed: 9,
+      latency: { baseMs: 50, jitterMs: 20 },
+      burstLimit: 10,
+      dailyTokenBudget: 1_000_000,
+      sizes: { deals: 1200, persons: 1200, flowEventsPerDealMax: 1 },
+    });
+    await fake.start();
+    try {
+      // The flow endpoint refuses: deals_flow fails, the others finish.
+      fake.denyPermission('/api/v1/deals');
+      const result = await runConnector(['read'], {
+        config: { api_token: fake.token, api_url: fake.url, max_requests_per_2_seconds: 10 },
+        catalog: configuredCatalog(
+          ['deals', 'deals_flow', 'persons'].map((name) => ({
+            name,
+            syncMode: 'incremental' as const,
+          })),
+        ),
+        env: { PIPEDRIVE_PROGRESS_INTERVAL_MS: '300' },
+      });
+      expect(result.code).toBe(1);
+      const logs = ofType(result, 'LOG').map((m) => m.log.message as string);
+      const progress = logs.filter((m) => /^Progress after \d+ s: /.test(m));
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      // Per stream records, checkpoints, requests and tokens, and the budget Pipedrive reports.
+      expect(progress[0]).toMatch(/deals \d+ records\/\d+ checkpoints\/\d+ requests\/\d+ tokens/);
+      expect(progress[0]).toMatch(/Daily budget left: \d+ of 1000000 tokens/);
+      const finished = (name: string) => logs.filter((m) => m.startsWith(`Finished ${name} in`));
+      expect(finished('deals')).toHaveLength(1);
+      expect(finished('persons')).toHaveLength(1);
+      expect(finished('deals_flow')).toHaveLength(0);
+      expect(logs.filter((m) => m.startsWith('Stream deals_flow failed after'))).toHaveLength(1);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { IdSet } from '../src/streams/deletes';
 import { FakePipedrive } from './fake-pipedrive';
 import {
   configuredCatalog,
@@ -163,6 +164,8 @@ describe('kill -9 at random points, resume from the last states', () => {
         for (const [key, value] of Object.entries(stream.stream_state)) {
           // Positions, and the fan-out memory of the deal children (encoded per pass).
           if (key === 'fanned_out') expect(Object.keys(value as object).length).toBeGreaterThan(0);
+          // Delete detection's ids the destination holds (see src/streams/deletes.ts).
+          else if (key === 'known_ids') expect(IdSet.decode(value)).toBeDefined();
           else expect(value).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         }
       }
