@@ -30,6 +30,7 @@ const STREAMS = [
   'products_prices',
   'notes',
   'leads',
+  'files',
 ];
 const catalog = configuredCatalog(STREAMS.map((name) => ({ name, syncMode: 'incremental' })));
 
@@ -73,14 +74,23 @@ describe('tombstones for records deleted between syncs', () => {
     expect(first.code).toBe(0);
 
     fake.clock.advance(3600);
-    const pick = (name: 'persons' | 'organizations' | 'activities' | 'products' | 'notes') =>
+    const pick = (
+      name: 'persons' | 'organizations' | 'activities' | 'products' | 'notes' | 'files',
+    ) =>
       fake
         .list(name)
         .filter((row) => row.is_deleted !== true && row.active_flag !== false)
         .map((row) => row.id as number)
         .filter((_, index) => index % 37 === 5)
         .slice(0, 3);
-    for (const name of ['persons', 'organizations', 'activities', 'products', 'notes'] as const) {
+    for (const name of [
+      'persons',
+      'organizations',
+      'activities',
+      'products',
+      'notes',
+      'files',
+    ] as const) {
       gone[name] = pick(name);
       for (const id of gone[name]) fake.remove(name, id);
     }

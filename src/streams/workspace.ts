@@ -10,6 +10,8 @@ export const files: RootDeclaration = {
   primaryKey: 'id',
   cursor: UPDATE_TIME,
   passes: [{ key: UPDATE_TIME, reader: 'v1-newest-first', path: '/files', limit: 100 }],
+  // Deleted files leave the list: id-only passes find them.
+  deletes: {},
 };
 
 /** GET /v1/filters: every filter the token user can see (one answer, no paging). */
