@@ -230,6 +230,8 @@ class SyncRun {
       for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
       await this.readPasses(group);
+      // Lists not sorted by update_time learn their position only after their last page.
+      for (const pass of root.passes) this.advancePositions(group, pass);
     } catch (error) {
       if (this.isUnavailable(root, error)) {
         group.unavailable = `${root.declaration.optional!.missing} (${errorMessage(error)})`;
@@ -461,16 +463,25 @@ class SyncRun {
 
   /** Emits a STATE for every incremental member whose finished work grew. */
   private async checkpointGroup(group: Group, pass: PassSpec): Promise<void> {
+    for (const member of this.advancePositions(group, pass)) {
+      await this.writer.state(member.stream.name, this.checkpoint(member, false));
+      member.checkpoints++;
+    }
+  }
+
+  /** Moves the members' positions of one pass to what its finished prefix allows. */
+  private advancePositions(group: Group, pass: PassSpec): Member[] {
     const position = group.progress.get(pass.key)?.position;
-    if (!position) return;
+    if (!position) return [];
+    const advanced: Member[] = [];
     for (const member of group.members) {
       if (member.failure || member.syncMode !== 'incremental') continue;
       const current = member.state[pass.key];
       if (typeof current === 'string' && current >= position) continue;
       member.state = { ...member.state, [pass.key]: position };
-      await this.writer.state(member.stream.name, this.checkpoint(member, false));
-      member.checkpoints++;
+      advanced.push(member);
     }
+    return advanced;
   }
 
   /** The last checkpoint of every incremental stream still running (for a SIGTERM). */
