@@ -22,6 +22,11 @@ const CALLED: Array<['v1' | 'v2', string, string]> = [
   ['v1', '/leads/archived', '/leads/archived'],
   ['v1', '/leadLabels', '/leadLabels'],
   ['v1', '/currencies', '/currencies'],
+  ['v1', '/projects', '/projects'],
+  ['v1', '/tasks', '/tasks'],
+  ['v1', '/projects/boards', '/projects/boards'],
+  ['v1', '/projects/phases', '/projects/phases'],
+  ['v1', '/deals/{id}/participants', '/deals/42/participants'],
   ['v2', '/deals', '/deals'],
   ['v2', '/deals/archived', '/deals/archived'],
   ['v2', '/deals/products', '/deals/products'],
@@ -31,6 +36,12 @@ const CALLED: Array<['v1' | 'v2', string, string]> = [
   ['v2', '/products', '/products'],
   ['v2', '/pipelines', '/pipelines'],
   ['v2', '/stages', '/stages'],
+  ['v2', '/deals/installments', '/deals/installments'],
+  ['v2', '/deals/{id}/followers', '/deals/42/followers'],
+  ['v2', '/persons/{id}/followers', '/persons/42/followers'],
+  ['v2', '/organizations/{id}/followers', '/organizations/42/followers'],
+  ['v2', '/products/{id}/followers', '/products/42/followers'],
+  ['v2', '/products/{id}/variations', '/products/42/variations'],
 ];
 
 /** GET x-token-cost per path from one OpenAPI file. */
