@@ -29,6 +29,7 @@ import { leads } from './leads';
 import { notes } from './notes';
 import { persons, personsEmails, personsPhones } from './persons';
 import { products, productsPrices } from './products';
+import { projectBoards, projectPhases, projects, tasks } from './projects';
 import { teams, teamsUsers } from './teams';
 
 type Factory = (services: StreamServices) => PipedriveStream;
@@ -62,6 +63,10 @@ const STREAMS: Factory[] = [
   root(currencies),
   root(teams),
   perParent(teamsUsers),
+  root(projectBoards),
+  perParent(projectPhases),
+  root(projects),
+  root(tasks),
   root(organizations),
   root(persons),
   array(personsEmails),
