@@ -7,9 +7,11 @@ import {
   RootStream,
   type StreamServices,
 } from './base';
-import { dealProducts, deals, DealsFlow } from './deals';
+import { dealInstallments, dealParticipants, dealProducts, deals, DealsFlow } from './deals';
 import {
   activities,
+  activityAttendees,
+  activityParticipants,
   activityTypes,
   currencies,
   leadLabels,
@@ -25,10 +27,16 @@ import {
   PerParentFanOutStream,
 } from './fanout';
 import { fieldStreams } from './fields';
+import {
+  dealFollowers,
+  organizationFollowers,
+  personFollowers,
+  productFollowers,
+} from './followers';
 import { leads } from './leads';
 import { notes } from './notes';
 import { persons, personsEmails, personsPhones } from './persons';
-import { products, productsPrices } from './products';
+import { products, productsPrices, productVariations } from './products';
 import { projectBoards, projectPhases, projects, tasks } from './projects';
 import { teams, teamsUsers } from './teams';
 
@@ -68,17 +76,26 @@ const STREAMS: Factory[] = [
   root(projects),
   root(tasks),
   root(organizations),
+  perParent(organizationFollowers),
   root(persons),
   array(personsEmails),
   array(personsPhones),
+  perParent(personFollowers),
   root(products),
   array(productsPrices),
+  perParent(productVariations),
+  perParent(productFollowers),
   root(deals),
   batch(dealProducts),
   (services) => new DealsFlow(services),
+  batch(dealInstallments),
+  perParent(dealParticipants),
+  perParent(dealFollowers),
   root(leadLabels),
   root(leads),
   root(activities),
+  array(activityParticipants),
+  array(activityAttendees),
   root(notes),
 ];
 
