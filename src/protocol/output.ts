@@ -48,10 +48,7 @@ export class ProtocolWriter {
   private readonly recordPrefixes = new Map<string, string>();
   private readonly secrets: string[] = [];
   private closed = false;
-  /**
-   * After a SIGTERM: no more records, states, statuses, errors or logs (see terminate); a
-   * rotated refresh token (CONTROL) still goes out.
-   */
+  /** After a SIGTERM: no more records or states (see terminate). */
   private terminated = false;
   /** What to write last when the process is asked to stop (the runner's states). */
   private finalWords?: () => Array<[string, Record<string, unknown>]>;
@@ -157,9 +154,6 @@ export class ProtocolWriter {
   }
 
   async streamStatus(stream: string, status: StreamStatus, quotaResetAt?: Date): Promise<void> {
-    // A stream that finishes after the SIGTERM's last states would end the output with a
-    // COMPLETE whose final state was never written.
-    if (this.terminated) return;
     const streamStatus: Record<string, unknown> = {
       stream_descriptor: { name: stream },
       status,
@@ -181,7 +175,6 @@ export class ProtocolWriter {
     failureType: FailureType,
     options: { stream?: string; internalMessage?: string; stackTrace?: string } = {},
   ): Promise<void> {
-    if (this.terminated) return;
     const error: Record<string, unknown> = { message, failure_type: failureType };
     if (options.internalMessage) error.internal_message = options.internalMessage;
     if (options.stackTrace) error.stack_trace = options.stackTrace;
@@ -191,7 +184,6 @@ export class ProtocolWriter {
   }
 
   async estimate(stream: string, rowEstimate: number): Promise<void> {
-    if (this.terminated) return;
     this.pushMessage({
       type: 'TRACE',
       trace: {
@@ -204,7 +196,7 @@ export class ProtocolWriter {
   }
 
   log(level: LogLevel, message: string, stackTrace?: string): void {
-    if (this.terminated || LOG_ORDER[level] < LOG_ORDER[this.minLogLevel]) return;
+    if (LOG_ORDER[level] < LOG_ORDER[this.minLogLevel]) return;
     const log: Record<string, unknown> = { level, message };
     if (stackTrace) log.stack_trace = stackTrace;
     this.pushMessage({ type: 'LOG', log });
