@@ -52,10 +52,7 @@ interface Member {
   checkpoints: number;
   /** Set when this (child) stream failed while the rest of its group read on. */
   failure?: unknown;
-  /**
-   * Set when this child's endpoint is not in the account (plan, add-on): it completes empty and
-   * keeps its saved positions, so that its rows are read once the account has it.
-   */
+  /** Set when this child's endpoint is not in the account (plan, add-on): it completes empty. */
   unavailable?: boolean;
   /** Why fan-out calls were made beyond "changed since the saved position" (summary). */
   extraCalls: { deleted: number; late: number; sameSecond: number };
@@ -235,8 +232,9 @@ class SyncRun {
       for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
       await this.readPasses(group);
-      // Lists not sorted by update_time learn their position only after their last page.
-      for (const pass of root.passes) this.advancePositions(group, pass);
+      // A pass that learns its position only at its end (newest-first lists) finishes a last
+      // leaf after its last page: the final state below must carry it.
+      for (const pass of root.passes) this.advance(group, pass);
     } catch (error) {
       if (this.isUnavailable(root, error)) {
         group.unavailable = `${root.declaration.optional!.missing} (${errorMessage(error)})`;
@@ -352,7 +350,7 @@ class SyncRun {
    */
   private sliceSize(group: Group): number {
     const fanOut = group.members.filter(
-      (member) => member.stream instanceof FanOutStream && !member.failure && !member.unavailable,
+      (member) => member.stream instanceof FanOutStream && !member.failure,
     );
     if (fanOut.length === 0) return Infinity;
     const perParent = fanOut.reduce(
@@ -480,25 +478,25 @@ class SyncRun {
 
   /** Emits a STATE for every incremental member whose finished work grew. */
   private async checkpointGroup(group: Group, pass: PassSpec): Promise<void> {
-    for (const member of this.advancePositions(group, pass)) {
+    for (const member of this.advance(group, pass)) {
       await this.writer.state(member.stream.name, this.checkpoint(member, false));
       member.checkpoints++;
     }
   }
 
-  /** Moves the members' positions of one pass to what its finished prefix allows. */
-  private advancePositions(group: Group, pass: PassSpec): Member[] {
+  /** Moves incremental members to the pass's finished position; returns those that moved. */
+  private advance(group: Group, pass: PassSpec): Member[] {
     const position = group.progress.get(pass.key)?.position;
     if (!position) return [];
-    const advanced: Member[] = [];
+    const moved: Member[] = [];
     for (const member of group.members) {
-      if (member.failure || member.unavailable || member.syncMode !== 'incremental') continue;
+      if (member.failure || member.syncMode !== 'incremental') continue;
       const current = member.state[pass.key];
       if (typeof current === 'string' && current >= position) continue;
       member.state = { ...member.state, [pass.key]: position };
-      advanced.push(member);
+      moved.push(member);
     }
-    return advanced;
+    return moved;
   }
 
   /** The last checkpoint of every incremental stream still running (for a SIGTERM). */
