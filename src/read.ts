@@ -65,6 +65,8 @@ interface Member {
   checkpoints: number;
   /** Set when this (child) stream failed while the rest of its group read on. */
   failure?: unknown;
+  /** Set when this child's endpoint is not in the account (plan, add-on): it completes empty. */
+  unavailable?: boolean;
   /** Why fan-out calls were made beyond "changed since the saved position" (summary). */
   extraCalls: { deleted: number; late: number; sameSecond: number };
   done: boolean;
@@ -409,7 +411,7 @@ class SyncRun {
   ): Promise<void> {
     const fanOuts: Promise<void>[] = [];
     for (const member of group.members) {
-      if (member.failure) continue;
+      if (member.failure || member.unavailable) continue;
       const rows = rowsSince(slice, member.since.get(pass.key));
       const stream = member.stream;
       if (stream === group.root) {
@@ -446,18 +448,21 @@ class SyncRun {
         startState: member.startState,
         mode: member.syncMode,
         passKey: pass.key,
-        stopped: () => member.failure !== undefined || group.stopped || this.fatal !== undefined,
+        stopped: () => this.memberStopped(group, member),
       });
       // A slice cut short (this member failed in another slice, or the sync stopped) is not
       // emitted nor remembered: its parents are read again by the next run.
-      if (member.failure !== undefined || group.stopped || this.fatal !== undefined) return;
+      if (this.memberStopped(group, member)) return;
       await this.emit(member, rows);
     } catch (error) {
-      // Another slice of this member failed first: that failure is the one reported.
-      if (member.failure !== undefined) return;
+      // Another slice of this member failed first, or found the endpoint unavailable: that is
+      // the one reported (once per stream, however many slices were under way).
+      if (member.failure !== undefined || member.unavailable) return;
       // A child's own endpoint failing (permission, outage) stops that child only; the parent
       // and its other children read on.
       if (this.isUnavailable(stream, error)) {
+        member.unavailable = true;
+        this.client.cancelScope(stream.name);
         stream.log(
           'WARN',
           `${stream.declaration.optional!.missing} (${errorMessage(error)}) not available to this account or token: ${stream.name} completes empty.`,
@@ -479,6 +484,15 @@ class SyncRun {
         }
       }
     }
+  }
+
+  private memberStopped(group: Group, member: Member): boolean {
+    return (
+      member.failure !== undefined ||
+      member.unavailable === true ||
+      group.stopped ||
+      this.fatal !== undefined
+    );
   }
 
   /** Counts the fan-out calls the look-back and deletion rules add (for the summary). */

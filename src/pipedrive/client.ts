@@ -417,13 +417,18 @@ export class PipedriveClient {
       throw this.accountError;
     }
     if (status === 402) {
-      const error = new AccountError(
+      // A feature the account lacks (an add-on) answers 402 for its own endpoints only.
+      if (options.optional || this.optionalScopes.has(scope)) {
+        throw new ConfigError(
+          `Pipedrive answered 402 for GET ${endpoint}${apiMessage}: the company's plan or add-ons do not include it`,
+          { info: { endpoint: `GET ${endpoint}`, status } },
+        );
+      }
+      this.accountError = new AccountError(
         `Pipedrive answered 402 for GET ${endpoint}${apiMessage}: the company account is not open (trial ended or payment missing). Reopen the account in Pipedrive's billing settings.`,
         { info: { endpoint: `GET ${endpoint}`, status } },
       );
-      // A feature the account lacks (an add-on) answers 402 for its own endpoints only.
-      if (!options.optional && !this.optionalScopes.has(scope)) this.accountError = error;
-      throw error;
+      throw this.accountError;
     }
     if (status === 403) {
       if (body === undefined) {

@@ -17,6 +17,7 @@ const V1_COSTS: Array<[RegExp, number]> = [
   [/^\/leads\/archived$/, 40],
   [/^\/deals\/\d+\/flow$/, 40],
   [/^\/deals\/\d+\/changelog$/, 20],
+  [/^\/deals\/\d+\/participants$/, 10],
   [/^\/[a-zA-Z]+\/\d+$/, 2],
 ];
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { toTimestamp } from '../normalize';
 import {
   apiTime,
+  ownedCopy,
   type PassSpec,
   type RootDeclaration,
   type Row,
@@ -12,6 +13,7 @@ import {
 } from './base';
 import {
   type BatchDeclaration,
+  collectRecords,
   type FanOutContext,
   type PerParentDeclaration,
   PerParentFanOutStream,
@@ -84,6 +86,58 @@ export const dealProducts: BatchDeclaration = {
     return raw;
   },
 };
+
+/**
+ * GET /api/v2/deals/installments?deal_ids=… for the deals that changed, 100 deals a call, like
+ * deal_products. Pipedrive offers installments from the Growth plan up; a lower plan's refusal
+ * completes the stream empty.
+ */
+export const dealInstallments: BatchDeclaration = {
+  name: 'deal_installments',
+  parent: 'deals',
+  primaryKey: 'id',
+  cursor: 'deal_update_time',
+  optional: { statuses: [402, 403], missing: 'Installments (Growth plan and above)' },
+  path: '/deals/installments',
+  param: 'deal_ids',
+  size: DEAL_IDS_PER_CALL,
+  parentIdOf: (raw) => raw.deal_id,
+  shape(raw, deal) {
+    raw.deal_update_time = deal?.update_time ?? null;
+    return raw;
+  },
+};
+
+/**
+ * GET /v1/deals/{id}/participants (10 API tokens a call) for the deals that changed. The API
+ * nests the person and the adding user as objects; their ids become the columns.
+ */
+export const dealParticipants: PerParentDeclaration = {
+  name: 'deal_participants',
+  parent: 'deals',
+  primaryKey: 'id',
+  cursor: 'deal_update_time',
+  tokensPerParent: 10,
+  async read(deal, stream) {
+    const items = await collectRecords(
+      stream.client.paginateV1(`/deals/${deal.id}/participants`, {}, stream.name),
+    );
+    return items.map((item) => {
+      const row = ownedCopy(item);
+      row.deal_id = deal.id;
+      row.person_id = idOf(item.person_id);
+      row.added_by_user_id = idOf(item.added_by_user_id);
+      row.deal_update_time = deal.update_time ?? null;
+      return row;
+    });
+  },
+};
+
+/** v1 references come as an id or as an object with the id in `value`. */
+function idOf(reference: unknown): unknown {
+  if (reference && typeof reference === 'object') return (reference as Row).value ?? null;
+  return reference ?? null;
+}
 
 /** The state key of a deal's own pass (/deals or /deals/archived). */
 function passKeyOf(deal: Row): string {

@@ -1,4 +1,11 @@
-import { type RootDeclaration, v1Table, v2Table } from './base';
+import {
+  type ArrayChildDeclaration,
+  type RootDeclaration,
+  type Row,
+  uniqueBy,
+  v1Table,
+  v2Table,
+} from './base';
 
 /** GET /api/v2/organizations, incremental on update_time. */
 export const organizations: RootDeclaration = v2Table({
@@ -8,11 +15,15 @@ export const organizations: RootDeclaration = v2Table({
   customFields: 'organization',
 });
 
-/** GET /api/v2/activities, incremental on update_time. */
+/**
+ * GET /api/v2/activities, incremental on update_time. Attendees come only when asked for, at
+ * no extra cost.
+ */
 export const activities: RootDeclaration = v2Table({
   name: 'activities',
   primaryKey: 'id',
   path: '/activities',
+  query: { include_fields: 'attendees' },
   customFields: 'activity',
   shape(row) {
     // Seed name for v2's `busy`.
@@ -22,6 +33,41 @@ export const activities: RootDeclaration = v2Table({
     return row;
   },
 });
+
+/** One row per person in an activity's `participants`: key (activity_id, person_id). */
+export const activityParticipants: ArrayChildDeclaration = {
+  name: 'activity_participants',
+  parent: 'activities',
+  primaryKey: ['activity_id', 'person_id'],
+  cursor: 'activity_update_time',
+  rows: (activity: Row) =>
+    uniqueBy(activity.participants, 'person_id').map((participant) => ({
+      activity_id: activity.id,
+      person_id: participant.person_id,
+      primary: participant.primary ?? null,
+    })),
+};
+
+/**
+ * One row per calendar invitee in an activity's `attendees` (users, persons and outsiders
+ * alike): key (activity_id, email), the one field every attendee has.
+ */
+export const activityAttendees: ArrayChildDeclaration = {
+  name: 'activity_attendees',
+  parent: 'activities',
+  primaryKey: ['activity_id', 'email'],
+  cursor: 'activity_update_time',
+  rows: (activity: Row) =>
+    uniqueBy(activity.attendees, 'email').map((attendee) => ({
+      activity_id: activity.id,
+      email: attendee.email,
+      name: attendee.name ?? null,
+      status: attendee.status ?? null,
+      is_organizer: attendee.is_organizer ?? null,
+      person_id: attendee.person_id ?? null,
+      user_id: attendee.user_id ?? null,
+    })),
+};
 
 /** GET /api/v2/pipelines (full refresh: the endpoint has no updated_since). */
 export const pipelines: RootDeclaration = {

@@ -16,6 +16,7 @@
  */
 import { mapOrdered } from '../concurrency';
 import { ResourceGoneError } from '../errors';
+import type { Page } from '../pipedrive/client';
 import { tokenCost } from '../pipedrive/costs';
 import {
   type ChildDeclaration,
@@ -240,6 +241,13 @@ export class PerParentFanOutStream extends FanOutStream {
     });
     return this.keepKeyed(perParent.flat());
   }
+}
+
+/** Every record of a paged list: a parent's children are few, so they are held at once. */
+export async function collectRecords(pages: AsyncIterable<Page>): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const page of pages) rows.push(...page.records);
+  return rows;
 }
 
 /** `deals` → `Deal`, `mail_threads` → `Mail thread`: a parent in a sentence. */

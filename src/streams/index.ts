@@ -8,9 +8,11 @@ import {
   RootStream,
   type StreamServices,
 } from './base';
-import { dealProducts, deals, DealsFlow } from './deals';
+import { dealInstallments, dealParticipants, dealProducts, deals, DealsFlow } from './deals';
 import {
   activities,
+  activityAttendees,
+  activityParticipants,
   activityTypes,
   currencies,
   leadLabels,
@@ -26,12 +28,19 @@ import {
   PerParentFanOutStream,
 } from './fanout';
 import { fieldStreams } from './fields';
+import {
+  dealFollowers,
+  organizationFollowers,
+  personFollowers,
+  productFollowers,
+} from './followers';
 import { goalResults, goals } from './goals';
 import { leads } from './leads';
 import { mailMessages, mailThreads } from './mailbox';
 import { notes } from './notes';
 import { persons, personsEmails, personsPhones } from './persons';
-import { products, productsPrices } from './products';
+import { products, productsPrices, productVariations } from './products';
+import { projectBoards, projectPhases, projects, tasks } from './projects';
 import { teams, teamsUsers } from './teams';
 import { callLogs, files, filters, leadSources } from './workspace';
 
@@ -66,18 +75,31 @@ const STREAMS: Factory[] = [
   root(currencies),
   root(teams),
   perParent(teamsUsers),
+  root(projectBoards),
+  perParent(projectPhases),
+  root(projects),
+  root(tasks),
   root(organizations),
+  perParent(organizationFollowers),
   root(persons),
   array(personsEmails),
   array(personsPhones),
+  perParent(personFollowers),
   root(products),
   array(productsPrices),
+  perParent(productVariations),
+  perParent(productFollowers),
   root(deals),
   batch(dealProducts),
   (services) => new DealsFlow(services),
+  batch(dealInstallments),
+  perParent(dealParticipants),
+  perParent(dealFollowers),
   root(leadLabels),
   root(leads),
   root(activities),
+  array(activityParticipants),
+  array(activityAttendees),
   root(notes),
   root(files),
   root(filters),

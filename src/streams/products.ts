@@ -1,4 +1,11 @@
-import { type ArrayChildDeclaration, type RootDeclaration, uniqueBy, v2Table } from './base';
+import {
+  type ArrayChildDeclaration,
+  ownedCopy,
+  type RootDeclaration,
+  uniqueBy,
+  v2Table,
+} from './base';
+import { collectRecords, type PerParentDeclaration } from './fanout';
 
 /**
  * GET /api/v2/products, incremental on update_time (`updated_since` is not in the December 2025
@@ -29,4 +36,27 @@ export const productsPrices: ArrayChildDeclaration = {
       id: product.id,
       product_id: price.product_id ?? product.id,
     })),
+};
+
+/**
+ * GET /api/v2/products/{id}/variations (10 API tokens a call) for the products that changed.
+ * Editing a variation does not change its product's update_time: see the README's limits.
+ */
+export const productVariations: PerParentDeclaration = {
+  name: 'product_variations',
+  parent: 'products',
+  primaryKey: 'id',
+  cursor: 'product_update_time',
+  tokensPerParent: 10,
+  async read(product, stream) {
+    const items = await collectRecords(
+      stream.client.paginateV2(`/products/${product.id}/variations`, {}, stream.name),
+    );
+    return items.map((item) => {
+      const row = ownedCopy(item);
+      row.product_id = item.product_id ?? product.id;
+      row.product_update_time = product.update_time ?? null;
+      return row;
+    });
+  },
 };

@@ -25,6 +25,7 @@ import {
   type Row,
   UPDATE_TIME,
 } from './base';
+import { LISTING_SAFETY_MARGIN_MS } from './fanout';
 import { later, type ProgressSequence } from './progress';
 
 /** A window narrower than this is not split further. */
@@ -328,13 +329,22 @@ async function readV1List(stream: RootStream, pass: PassSpec, request: PassReque
   request.progress.close();
 }
 
-/** A v1 list with cursor paging (projects, tasks), read whole. */
+/**
+ * A v1 list with cursor paging (projects, tasks), read whole: it has no updated_since and pages
+ * in id order. Its position is Pipedrive's clock when the first page was listed, less the
+ * replication margin, and only once the last page is read: a change made before then is on some
+ * page of this pass, a change made after it has a later update_time. (The newest update_time
+ * seen would not do: a row changed mid-pass on an earlier page is older than a row changed
+ * later on a later page.) The runner keeps only rows changed since the saved position.
+ */
 async function readV1Cursor(
   stream: RootStream,
   pass: PassSpec,
   request: PassRequest,
 ): Promise<void> {
   const window = request.progress.sequence();
+  let listedFromMs: number | undefined;
+  let first = true;
   for await (const page of stream.client.paginateCursor(
     'v1',
     pass.path,
@@ -342,6 +352,8 @@ async function readV1Cursor(
     stream.name,
   )) {
     if (request.stopped()) return;
+    if (first) listedFromMs = page.listedAfterMs;
+    first = false;
     await request.onPage({
       rows: stream.shapeRows(page.records, pass),
       node: window.sequence(),
@@ -349,6 +361,15 @@ async function readV1Cursor(
       positioned: false,
     });
   }
+  // Without Pipedrive's clock (no Date header) there is no safe position: the next run reads
+  // everything again.
+  window
+    .leaf()
+    .finish(
+      listedFromMs === undefined
+        ? undefined
+        : toApiTime(new Date(listedFromMs - LISTING_SAFETY_MARGIN_MS)),
+    );
   window.close();
   request.progress.close();
 }
