@@ -16,10 +16,16 @@ export class RollingWindowLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Resolves when one more request may start; callers are served in order. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when one more request may start (with the start time the window counts); callers
+   * are served in order.
+   */
+  acquire(): Promise<number> {
     const turn = this.queue.then(() => this.waitForSlot());
-    this.queue = turn.catch(() => undefined);
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
     return turn;
   }
 
@@ -58,7 +64,7 @@ export class RollingWindowLimiter {
     while (this.starts.length > 0 && this.starts[0] <= horizon) this.starts.shift();
   }
 
-  private async waitForSlot(): Promise<void> {
+  private async waitForSlot(): Promise<number> {
     for (;;) {
       const now = this.now();
       if (now < this.pausedUntil) {
@@ -68,7 +74,7 @@ export class RollingWindowLimiter {
       this.expire(now);
       if (this.starts.length < this.limit) {
         this.starts.push(now);
-        return;
+        return now;
       }
       await sleep(this.starts[0] + this.windowMs + this.marginMs - now + 1);
     }
