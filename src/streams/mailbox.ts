@@ -8,6 +8,7 @@ import {
   UPDATE_TIME,
 } from './base';
 import type { PerParentDeclaration } from './fanout';
+import { PassPages } from './readers';
 
 /** Every folder /mailbox/mailThreads lists; a thread is in each folder its messages are in. */
 const MAIL_FOLDERS = ['inbox', 'drafts', 'sent', 'archive'];
@@ -23,7 +24,7 @@ async function readMailFolders(
   pass: PassSpec,
   request: PassRequest,
 ): Promise<void> {
-  const window = request.progress.sequence();
+  const pages = new PassPages(request);
   const since = request.since;
   /** The update_time of each thread handed over, so another folder's copy is left out. */
   const handed = new Map<string, unknown>();
@@ -51,17 +52,10 @@ async function readMailFolders(
         return !since || typeof time !== 'string' || time >= since;
       });
       newest = maxOf(rows, UPDATE_TIME, newest);
-      await request.onPage({
-        rows,
-        node: window.sequence(),
-        listedAfterMs: page.listedAfterMs,
-        positioned: false,
-      });
+      await pages.hand(rows, page.listedAfterMs);
     }
   }
-  window.leaf().finish(newest);
-  window.close();
-  request.progress.close();
+  pages.end(newest);
 }
 
 export const mailThreads: RootDeclaration = {

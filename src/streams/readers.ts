@@ -291,6 +291,41 @@ function rejectsTimeFilters(error: unknown): boolean {
   );
 }
 
+/**
+ * A pass read in one window, page after page: hands each page to the runner in order and, once
+ * the list is read to its end, closes the pass with the position it then allows (for lists not
+ * in update_time order the position is only known, and safe, at the end).
+ */
+export class PassPages {
+  constructor(
+    private readonly request: PassRequest,
+    /** Whether the rows' update_time may serve as positions as they come (ascending order). */
+    private readonly positioned = false,
+    /** The pass's window: a reader that changes its way of reading midway keeps it. */
+    private readonly window: ProgressSequence = request.progress.sequence(),
+  ) {}
+
+  get node(): ProgressSequence {
+    return this.window;
+  }
+
+  hand(rows: Row[], listedAfterMs: number | undefined): Promise<void> {
+    return this.request.onPage({
+      rows,
+      node: this.window.sequence(),
+      listedAfterMs,
+      positioned: this.positioned,
+    });
+  }
+
+  /** Everything is read: `position` (the newest row, or a clock) is safe from now on. */
+  end(position?: string): void {
+    if (position !== undefined) this.window.leaf().finish(position);
+    this.window.close();
+    this.request.progress.close();
+  }
+}
+
 /** Rows a declaration's own `read` fetched in one go, handed to the runner as one page. */
 export async function handOverWhole(
   stream: RootStream,
@@ -299,34 +334,22 @@ export async function handOverWhole(
   records: Row[],
   listedAfterMs?: number,
 ): Promise<void> {
-  const window = request.progress.sequence();
-  await request.onPage({
-    rows: stream.shapeRows(records, pass),
-    node: window.sequence(),
-    listedAfterMs,
-    positioned: false,
-  });
-  window.close();
-  request.progress.close();
+  const pages = new PassPages(request);
+  await pages.hand(stream.shapeRows(records, pass), listedAfterMs);
+  pages.end();
 }
 
 /** A v1 list read whole (users, activity types, field definitions, …). */
 async function readV1List(stream: RootStream, pass: PassSpec, request: PassRequest): Promise<void> {
-  const window = request.progress.sequence();
+  const pages = new PassPages(request);
   for await (const page of stream.client.paginateV1(pass.path, pass.query ?? {}, stream.name, {
     paged: pass.paged,
     limit: pass.limit,
   })) {
     if (request.stopped()) return;
-    await request.onPage({
-      rows: stream.shapeRows(page.records, pass),
-      node: window.sequence(),
-      listedAfterMs: page.listedAfterMs,
-      positioned: false,
-    });
+    await pages.hand(stream.shapeRows(page.records, pass), page.listedAfterMs);
   }
-  window.close();
-  request.progress.close();
+  pages.end();
 }
 
 /**
@@ -342,7 +365,7 @@ async function readV1Cursor(
   pass: PassSpec,
   request: PassRequest,
 ): Promise<void> {
-  const window = request.progress.sequence();
+  const pages = new PassPages(request);
   let listedFromMs: number | undefined;
   let first = true;
   for await (const page of stream.client.paginateCursor(
@@ -354,24 +377,15 @@ async function readV1Cursor(
     if (request.stopped()) return;
     if (first) listedFromMs = page.listedAfterMs;
     first = false;
-    await request.onPage({
-      rows: stream.shapeRows(page.records, pass),
-      node: window.sequence(),
-      listedAfterMs: page.listedAfterMs,
-      positioned: false,
-    });
+    await pages.hand(stream.shapeRows(page.records, pass), page.listedAfterMs);
   }
   // Without Pipedrive's clock (no Date header) there is no safe position: the next run reads
   // everything again.
-  window
-    .leaf()
-    .finish(
-      listedFromMs === undefined
-        ? undefined
-        : toApiTime(new Date(listedFromMs - LISTING_SAFETY_MARGIN_MS)),
-    );
-  window.close();
-  request.progress.close();
+  pages.end(
+    listedFromMs === undefined
+      ? undefined
+      : toApiTime(new Date(listedFromMs - LISTING_SAFETY_MARGIN_MS)),
+  );
 }
 
 /**
@@ -399,7 +413,7 @@ async function readV1ByUpdateTime(
   const endpoint = endpointLabel('v1', pass.path);
   const paging = (body: { additional_data?: unknown }): string | undefined =>
     v1Pagination(body as any) ? undefined : 'has no paging block';
-  const window = request.progress.sequence();
+  const pages = new PassPages(request, true);
   const since = request.since;
   let cursor = since;
   let start = 0;
@@ -424,7 +438,7 @@ async function readV1ByUpdateTime(
         'ignored-updated-since',
         `Pipedrive ignored updated_since for GET ${endpoint} (rows older than ${cursor} came back): reading the whole list in id order instead, keeping rows changed since the cursor.`,
       );
-      return readV1ById(stream, pass, request, window);
+      return readV1ById(stream, pass, request, new PassPages(request, false, pages.node));
     }
     if (more && records.length === 0) {
       throw new TransientError(
@@ -444,12 +458,7 @@ async function readV1ByUpdateTime(
         `Pipedrive's pages of GET ${endpoint} stopped moving forward (${stale} pages of rows already read, updated_since=${cursor}, start=${start}): the stream stops instead of looping.`,
       );
     }
-    await request.onPage({
-      rows: stream.shapeRows(fresh, pass),
-      node: window.sequence(),
-      listedAfterMs: body.listedAfterMs,
-      positioned: true,
-    });
+    await pages.hand(stream.shapeRows(fresh, pass), body.listedAfterMs);
     if (!more) break;
 
     let newest: string | undefined;
@@ -466,8 +475,7 @@ async function readV1ByUpdateTime(
       if (times[i] === cursor) seenAtCursor.add(identity(record));
     });
   }
-  window.close();
-  request.progress.close();
+  pages.end();
 }
 
 /** The fallback of readV1ByUpdateTime: offset paging in id order, filtered here. */
@@ -475,7 +483,7 @@ async function readV1ById(
   stream: RootStream,
   pass: PassSpec,
   request: PassRequest,
-  window: ProgressSequence,
+  pages: PassPages,
 ): Promise<void> {
   let newest: string | undefined;
   for await (const page of stream.client.paginateV1(
@@ -486,17 +494,10 @@ async function readV1ById(
     if (request.stopped()) return;
     const rows = dropOlderSilently(stream.shapeRows(page.records, pass), request.since);
     newest = maxOf(rows, UPDATE_TIME, newest);
-    await request.onPage({
-      rows,
-      node: window.sequence(),
-      listedAfterMs: page.listedAfterMs,
-      positioned: false,
-    });
+    await pages.hand(rows, page.listedAfterMs);
   }
   // Only now is everything up to the newest row read.
-  window.leaf().finish(newest);
-  window.close();
-  request.progress.close();
+  pages.end(newest);
 }
 
 function dropOlderSilently(rows: Row[], since: string | undefined): Row[] {
@@ -514,7 +515,7 @@ async function readV1NewestFirst(
   pass: PassSpec,
   request: PassRequest,
 ): Promise<void> {
-  const window = request.progress.sequence();
+  const pages = new PassPages(request);
   let newest: string | undefined;
   for await (const page of stream.client.paginateV1(
     pass.path,
@@ -530,17 +531,10 @@ async function readV1NewestFirst(
       : -1;
     if (older >= 0) rows = rows.slice(0, older);
     newest = maxOf(rows, UPDATE_TIME, newest);
-    await request.onPage({
-      rows,
-      node: window.sequence(),
-      listedAfterMs: page.listedAfterMs,
-      positioned: false,
-    });
+    await pages.hand(rows, page.listedAfterMs);
     if (older >= 0) break;
   }
-  window.leaf().finish(newest);
-  window.close();
-  request.progress.close();
+  pages.end(newest);
 }
 
 /**
