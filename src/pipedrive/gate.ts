@@ -24,7 +24,8 @@ export class ConcurrencyGate {
     // Before the first answer nothing is known: start small rather than send a burst.
     if (this.samples === 0) return Math.min(this.cap, 4);
     const needed = Math.ceil(this.allowedPerSecond() * (this.latencyMs / 1000) * 1.5) + 2;
-    return Math.max(2, Math.min(this.cap, needed));
+    // The cap wins: max_concurrent_requests promises "never more than this", 1 included.
+    return Math.min(this.cap, Math.max(2, needed));
   }
 
   get inFlight(): number {
