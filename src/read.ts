@@ -238,6 +238,9 @@ class SyncRun {
       for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
       await this.readPasses(group);
+      // Some readers know their pass's position only once the pass has ended (the id-order
+      // fallback of notes and leads, newest-first lists), after the last page's checkpoint.
+      for (const pass of root.passes) await this.checkpointGroup(group, pass);
     } catch (error) {
       if (this.isUnavailable(root, error)) {
         group.unavailable = `${root.declaration.optional!.missing} (${errorMessage(error)})`;
