@@ -130,17 +130,7 @@ class SyncRun {
     timer.unref();
     this.writer.onTerminate(() => this.runningCheckpoints());
     try {
-      const ordered = this.prioritised();
-      // Every stream says STARTED and RUNNING before any group asks for anything: the groups
-      // then reach the client's gate in priority order. Written per group, a group with more
-      // members awaited more status writes and asked after the groups queued behind it.
-      for (const group of ordered) {
-        for (const member of group.members) {
-          await this.writer.streamStatus(member.stream.name, 'STARTED');
-          await this.writer.streamStatus(member.stream.name, 'RUNNING');
-        }
-      }
-      await Promise.all(ordered.map((group) => this.runGroup(group)));
+      await Promise.all(this.prioritised().map((group) => this.runGroup(group)));
     } finally {
       clearInterval(timer);
       this.writer.onTerminate(undefined);
@@ -231,7 +221,9 @@ class SyncRun {
   private async runGroup(group: Group): Promise<void> {
     const { root, members } = group;
     group.startedAt = Date.now();
+    for (const member of members) await this.writer.streamStatus(member.stream.name, 'STARTED');
     if (this.fatal) return this.abandon(group);
+    for (const member of members) await this.writer.streamStatus(member.stream.name, 'RUNNING');
     try {
       const rootMember = members.find((member) => member.stream === root);
       await root.prepare(rootMember?.catalogSchema);
