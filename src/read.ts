@@ -150,7 +150,17 @@ class SyncRun {
     timer.unref();
     this.writer.onTerminate(() => this.runningCheckpoints());
     try {
-      await Promise.all(this.prioritised().map((group) => this.runGroup(group)));
+      // Groups start in priority order, each once its first request is in the gate's queue
+      // (or it ended without one): the queue then serves them in that order.
+      const runs: Promise<void>[] = [];
+      for (const group of this.prioritised()) {
+        const scopes = [group.root.name, ...group.members.map((member) => member.stream.name)];
+        const queued = this.client.queued(scopes);
+        const done = this.runGroup(group);
+        runs.push(done);
+        await Promise.race([queued, done]);
+      }
+      await Promise.all(runs);
     } finally {
       clearInterval(timer);
       this.writer.onTerminate(undefined);

@@ -203,6 +203,8 @@ export class PipedriveClient {
   private serverBurstLimit?: number;
   /** Scopes (streams) that stopped: their requests still waiting are not sent. */
   private readonly cancelledScopes = new Set<string>();
+  /** Waiting for the first request of some scopes (the scheduler's start order). */
+  private queueWatchers: Array<{ scopes: Set<string>; resolve: () => void }> = [];
   /** Scopes (streams) of add-on features: their 402 says the add-on is missing, not the account. */
   private readonly optionalScopes = new Set<string>();
 
@@ -294,6 +296,15 @@ export class PipedriveClient {
     this.cancelledScopes.add(scope);
   }
 
+  /**
+   * Resolves when a request of one of `scopes` joins the queue for the gate: requests are
+   * served in the order they join it, so awaiting this before starting the next stream group
+   * gives the groups' requests that order.
+   */
+  queued(scopes: Iterable<string>): Promise<void> {
+    return new Promise((resolve) => this.queueWatchers.push({ scopes: new Set(scopes), resolve }));
+  }
+
   /** Requests of this scope are an add-on's: a 402 stops that stream only (see attempt). */
   markOptionalScope(scope: string): void {
     this.optionalScopes.add(scope);
@@ -316,6 +327,13 @@ export class PipedriveClient {
     if (this.budgetError) throw this.budgetError;
     if (this.accountError) throw this.accountError;
     this.checkCancelled(scope);
+    if (this.queueWatchers.length > 0) {
+      this.queueWatchers = this.queueWatchers.filter((watcher) => {
+        if (!watcher.scopes.has(scope)) return true;
+        watcher.resolve();
+        return false;
+      });
+    }
     const endpoint = endpointLabel(version, path);
     const url = version === 'v1' ? `${this.v1Prefix}${path}` : `/api/v2${path}`;
     const cost = tokenCost(version, path);

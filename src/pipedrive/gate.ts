@@ -45,7 +45,8 @@ export class ConcurrencyGate {
     // Before the first answer nothing is known: start small rather than send a burst.
     if (this.samples === 0) return Math.min(this.cap, 4);
     const needed = Math.ceil(this.allowedPerSecond() * (this.latencyMs / 1000) * 1.5) + 2;
-    return Math.max(MIN_TARGET, Math.min(this.cap, this.cpuCeiling, needed));
+    // The cap wins: max_concurrent_requests promises "never more than this", 1 included.
+    return Math.min(this.cap, Math.max(MIN_TARGET, Math.min(this.cpuCeiling, needed)));
   }
 
   get inFlight(): number {

@@ -50,7 +50,7 @@ export class ProtocolWriter {
   private closed = false;
   /** The sink's pending drain, shared by every stream waiting for it. */
   private draining?: Promise<void>;
-  /** After a SIGTERM: no more records or states (see terminate). */
+  /** After a SIGTERM: nothing more but CONTROL (see terminate). */
   private terminated = false;
   /** What to write last when the process is asked to stop (the runner's states). */
   private finalWords?: () => Array<[string, Record<string, unknown>]>;
@@ -80,16 +80,16 @@ export class ProtocolWriter {
   }
 
   /**
-   * SIGTERM: in one synchronous step, stop taking records and states (work still under way
-   * would otherwise emit states claiming records that were never written) and write each
-   * running stream's last checkpoint; then resolves once stdout has taken every byte, so the
-   * output ends on whole lines, the last ones STATEs.
+   * SIGTERM: in one synchronous step, write each running stream's last checkpoint and stop
+   * taking anything else but CONTROL (work still under way would otherwise emit states
+   * claiming records that were never written, and statuses after them); then resolves once
+   * stdout has taken every byte, so the output ends on whole lines, the last ones STATEs.
    */
   async terminate(): Promise<void> {
     if (this.terminated) return;
     const states = this.finalWords?.() ?? [];
+    for (const [stream, streamState] of states) this.pushState(stream, streamState);
     this.terminated = true;
-    for (const [stream, streamState] of states) this.pushState(stream, streamState, true);
     await this.flush();
     if (this.closed) return;
     await new Promise<void>((resolve) => {
@@ -142,7 +142,7 @@ export class ProtocolWriter {
     await this.flush();
   }
 
-  private pushState(stream: string, streamState: Record<string, unknown>, final = false): void {
+  private pushState(stream: string, streamState: Record<string, unknown>): void {
     const recordCount = this.recordsSinceState.get(stream) ?? 0;
     this.recordsSinceState.set(stream, 0);
     this.pushMessage(
@@ -155,7 +155,6 @@ export class ProtocolWriter {
         },
       },
       true,
-      final,
     );
   }
 
@@ -283,9 +282,11 @@ export class ProtocolWriter {
     return this.draining;
   }
 
-  private pushMessage(message: Record<string, unknown>, redact = true, final = false): void {
-    // After a SIGTERM only the final states go out: the output ends on them.
-    if (this.terminated && !final) return;
+  private pushMessage(message: Record<string, unknown>, redact = true): void {
+    // After a SIGTERM's final states the runner still finishes work under way: its statuses
+    // (a COMPLETE whose state was dropped), logs and errors would follow the final STATEs.
+    // A CONTROL still goes out: it may carry the only valid (rotated) refresh token.
+    if (this.terminated && message.type !== 'CONTROL') return;
     const line = JSON.stringify(message);
     this.push(`${redact ? this.redact(line) : line}\n`);
   }

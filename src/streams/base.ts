@@ -4,7 +4,12 @@ import path from 'node:path';
 import { AirbyteLogger, AirbyteStreamBase, SyncMode } from 'faros-airbyte-cdk';
 
 import type { PipedriveConfig } from '../config';
-import { type CustomFieldPlan, pinnedColumns, planCustomFields } from '../custom-fields';
+import {
+  type CustomFieldPlan,
+  isCustomFieldKey,
+  pinnedColumns,
+  planCustomFields,
+} from '../custom-fields';
 import { PermissionError } from '../errors';
 import { compileSchemaCoercer, toApiTime, toTimestamp } from '../normalize';
 import type { PipedriveClient, Query } from '../pipedrive/client';
@@ -415,6 +420,7 @@ export class RootStream extends PipedriveStream {
       if (plan) {
         if (v1Fields) {
           plan.applyV1(raw, row);
+          dropUnplannedCustomKeys(row, plan.properties);
         } else {
           // The raw object is not emitted (its values become columns). Undefined, not
           // `delete`: JSON leaves it out, and `delete` would make the row a slow dictionary.
@@ -427,6 +433,20 @@ export class RootStream extends PipedriveStream {
       rows[index] = this.finishOwned(row);
     }
     return this.keepKeyed(rows);
+  }
+}
+
+/**
+ * Custom values at a v1 record's root (`<key>`, `<key>_currency`, …) that no planned column
+ * took, because their field's definition could not be read (a 403 on /v1/dealFields) or is
+ * hidden from this token: left there they would be emitted as columns under raw hash keys
+ * that the stream's schema does not have. Undefined, not `delete` (see shapeRows).
+ */
+function dropUnplannedCustomKeys(row: Row, planned: Record<string, unknown>): void {
+  for (const key in row) {
+    if (key.length < 40 || row[key] === undefined || key in planned) continue;
+    if (key.length > 40 && key.charCodeAt(40) !== 95 /* _ */) continue;
+    if (isCustomFieldKey(key.slice(0, 40))) row[key] = undefined;
   }
 }
 
