@@ -89,6 +89,44 @@ describe('one big stream alone over a slow network', () => {
   });
 });
 
+describe('a big v1 list alone (notes: no updated_until) over a slow network', () => {
+  test('reads in windows kept client-side: several requests in flight, each note read', async () => {
+    const fake = new FakePipedrive({
+      seed: 63,
+      token: TOKEN,
+      burstLimit: 120,
+      latency: { baseMs: 60, jitterMs: 20 },
+      sizes: { notes: 6000 },
+    });
+    await fake.start();
+    try {
+      const result = await runConnector(['read'], {
+        config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
+        catalog: configuredCatalog([{ name: 'notes', syncMode: 'incremental' }]),
+      });
+      expect(result.code).toBe(0);
+      expect(errorsOf(result)).toEqual([]);
+      const live = fake.list('notes').filter((note) => note.active_flag !== false).length;
+      const ids = recordsOf(result, 'notes').map((note) => note.id);
+      expect(new Set(ids).size).toBe(live);
+      expect(fake.stats.maxInFlight).toBeGreaterThan(1);
+      // Windows started after the first: requests whose updated_since is not where the
+      // first lane's pages ended (several lanes walked the list at once).
+      const starts = new Set(
+        fake.requestLog
+          .filter((entry) => entry.path === '/api/v1/notes' && entry.query.start === '0')
+          .map((entry) => entry.query.updated_since),
+      );
+      expect(starts.size).toBeGreaterThan(Math.ceil(live / 500));
+      const notes = checkpointsOf(result).get('notes')!;
+      expect(ascending(notes.positions)).toBe(true);
+      expect(notes.countsOk).toBe(true);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
 describe('many groups at once over a slow network', () => {
   const fake = new FakePipedrive({
     seed: 62,

@@ -35,3 +35,19 @@ describe('RollingWindowLimiter', () => {
     expect(limiter.inWindow()).toBe(2);
   });
 });
+
+describe('a request that leaves later than its slot', () => {
+  test('counts from when it left: the next ones wait for the window after it', async () => {
+    let clock = 0;
+    const limiter = new RollingWindowLimiter(2, 1000, 0, () => clock);
+    const first = await limiter.acquire();
+    await limiter.acquire();
+    // The first was held up 600 ms (a busy event loop) before it really left.
+    limiter.restamp(first, 600);
+    clock = 1001;
+    // Without the restamp a slot would free at 1000; now only the second one's (at 0) did.
+    expect(limiter.inWindow()).toBe(1);
+    clock = 1601;
+    expect(limiter.inWindow()).toBe(0);
+  });
+});

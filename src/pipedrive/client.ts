@@ -348,12 +348,12 @@ export class PipedriveClient {
         await this.reserveBudget(cost, endpoint);
         reserved = true;
         this.checkCancelled(scope);
-        await this.limiter.acquire();
+        const granted = await this.limiter.acquire();
         if (this.budgetError) throw this.budgetError;
         if (this.accountError) throw this.accountError;
         this.checkCancelled(scope);
         this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.gate.inFlight);
-        return await this.attempt(url, endpoint, query, scope, cost, options, renewed);
+        return await this.attempt(url, endpoint, query, scope, cost, options, renewed, granted);
       } catch (failure) {
         if (failure instanceof CredentialsRenewed) {
           // Fresh credentials after a 401: sent once more (through the gate and limiter again).
@@ -399,10 +399,12 @@ export class PipedriveClient {
     staticCost: number,
     options: RequestOptions,
     renewed: boolean,
+    granted: number,
   ): Promise<Envelope> {
     const windowBefore = this.limiter.inWindow();
     const sent = await this.auth.headers();
     const sentAt = Date.now();
+    this.limiter.restamp(granted, sentAt);
     let response: AxiosResponse<string>;
     try {
       response = await this.http.get<string>(url, { params: cleanQuery(query), headers: sent });

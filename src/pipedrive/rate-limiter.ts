@@ -48,6 +48,23 @@ export class RollingWindowLimiter {
     return true;
   }
 
+  /**
+   * The request granted at `granted` actually left at `sentAt` (later: a busy event loop, an
+   * auth refresh). The window counts the real departure, or a request delayed past its slot
+   * would leave together with the next ones and Pipedrive would see more than the limit.
+   */
+  restamp(granted: number, sentAt: number): void {
+    if (!(sentAt > granted)) return;
+    let index = this.starts.lastIndexOf(granted);
+    if (index < 0) return;
+    this.starts[index] = sentAt;
+    // Keep the starts in order (expiry reads them from the oldest).
+    while (index + 1 < this.starts.length && this.starts[index + 1] < this.starts[index]) {
+      [this.starts[index], this.starts[index + 1]] = [this.starts[index + 1], this.starts[index]];
+      index++;
+    }
+  }
+
   /** The server says the window is spent: hold every request until it frees. */
   pauseFor(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);

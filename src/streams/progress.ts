@@ -11,6 +11,7 @@ export class ProgressSequence {
   private readonly parts: Array<ProgressSequence | ProgressLeaf> = [];
   private head = 0;
   private closed = false;
+  private abandoned = false;
   private latest?: string;
 
   /** `start`: a position that is safe as soon as everything before this sequence is done. */
@@ -44,8 +45,20 @@ export class ProgressSequence {
     this.closed = true;
   }
 
+  /**
+   * The work of this sequence is given up and done another way (a reader that falls back to
+   * another paging): it counts as finished but claims nothing from now on. Read the parent's
+   * position first: what it already claimed stays claimed.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.closed = true;
+    this.latest = undefined;
+  }
+
   /** Whether every part is finished and nothing more will come. */
   get complete(): boolean {
+    if (this.abandoned) return true;
     this.advance();
     return this.closed && this.head === this.parts.length;
   }
@@ -57,6 +70,7 @@ export class ProgressSequence {
   }
 
   private advance(): void {
+    if (this.abandoned) return;
     this.latest = later(this.latest, this.start);
     while (this.head < this.parts.length) {
       const part = this.parts[this.head];

@@ -47,7 +47,7 @@ export async function readPass(
     case 'v1':
       return readV1List(stream, pass, request);
     case 'v1-updated-since':
-      return readV1ByUpdateTime(stream, pass, request);
+      return new V1SinceReader(stream, pass, request).read();
     case 'v1-newest-first':
       return readV1NewestFirst(stream, pass, request);
     case 'v1-cursor':
@@ -97,30 +97,47 @@ function sortKey(row: Row | undefined): string {
 interface Window {
   /** Inclusive start (updated_since); undefined: from the beginning of the pass. */
   start?: string;
-  /** Exclusive end (updated_until); undefined: open-ended (catches rows updated meanwhile). */
+  /** Exclusive end; undefined: open-ended (catches rows updated meanwhile). */
   end?: string;
   node: ProgressSequence;
   /** Newest update_time read in this window so far. */
   last?: string;
 }
 
-class V2PassReader {
+/** RSS above which no new lane is started: each lane holds up to two pages. */
+const SPLIT_RSS_LIMIT_BYTES = 160 * 1024 * 1024;
+
+/**
+ * A pass read in update_time order by concurrent lanes, one per window [start, end). The first
+ * lane reads the whole range; whenever the gate has room and the rest of a window is worth it,
+ * the lane hands part of it to new lanes and stops at its new end (rows at or past the end
+ * are left to the next window). Checkpoints only claim contiguous finished windows (see
+ * progress.ts), so the windows can finish in any order.
+ */
+abstract class WindowedReader {
   private readonly lanes = new Set<Promise<void>>();
-  private readonly windows: Window[] = [];
-  private failure: unknown;
-  private filters: boolean;
-  private readonly sorted: boolean;
-  private readonly endpoint: string;
+  protected readonly windows: Window[] = [];
+  protected failure: unknown;
 
   constructor(
-    private readonly stream: RootStream,
-    private readonly pass: PassSpec,
-    private readonly request: PassRequest,
-  ) {
-    this.sorted = pass.sortsByUpdateTime !== false;
-    this.filters = this.sorted && pass.timeFilters !== false && !filtersRejected.has(stream);
-    this.endpoint = endpointLabel('v2', pass.path);
+    protected readonly stream: RootStream,
+    protected readonly pass: PassSpec,
+    protected readonly request: PassRequest,
+  ) {}
+
+  /** Whether a window can be narrowed and split (its end is kept here or by the server). */
+  protected abstract get splittable(): boolean;
+
+  /** Whether the rows come in update_time order (their times may serve as positions). */
+  protected get positioned(): boolean {
+    return true;
   }
+
+  /**
+   * Reads one window through handPage, which says when the window is done; resolves true when
+   * the window was read to its end (false: the pass stopped, the window is not finished).
+   */
+  protected abstract readWindow(window: Window): Promise<boolean>;
 
   async read(): Promise<void> {
     const first: Window = { start: this.request.since, node: this.request.progress.sequence() };
@@ -148,106 +165,68 @@ class V2PassReader {
     this.request.progress.close();
   }
 
+  protected get stopped(): boolean {
+    return this.failure !== undefined || this.request.stopped();
+  }
+
   private launch(window: Window): void {
-    const lane = this.lane(window).catch((error) => {
-      this.failure ??= error;
-    });
+    const lane = this.readWindow(window)
+      .then((finished) => {
+        if (finished) window.node.close();
+      })
+      .catch((error) => {
+        this.failure ??= error;
+      });
     this.lanes.add(lane);
     void lane.finally(() => this.lanes.delete(lane));
   }
 
-  private async settle(): Promise<void> {
+  protected async settle(): Promise<void> {
     while (this.lanes.size > 0) await Promise.all([...this.lanes]);
   }
 
-  private query(window: Window): Query {
-    const query: Query = this.sorted
-      ? { ...this.pass.query, sort_by: UPDATE_TIME, sort_direction: 'asc' }
-      : { ...this.pass.query, sort_by: 'id', sort_direction: 'asc' };
-    if (this.filters) {
-      if (window.start) query.updated_since = window.start;
-      if (window.end) query.updated_until = window.end;
-    }
-    return query;
-  }
-
-  private async lane(window: Window): Promise<void> {
-    const { client } = this.stream;
-    let previousLast = '';
-    let stale = 0;
-    let started = false;
-    try {
-      for await (const page of client.paginateV2(
-        this.pass.path,
-        this.query(window),
-        this.stream.name,
-      )) {
-        started = true;
-        if (this.failure !== undefined || this.request.stopped()) return;
-        let rows = this.stream.shapeRows(page.records, this.pass);
-        if (this.sorted && rows.length > 0) {
-          const last = sortKey(rows.at(-1));
-          stale = last <= previousLast ? stale + 1 : 0;
-          if (stale >= MAX_STALE_PAGES) {
-            throw new TransientError(
-              `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${stale} pages in a row with nothing newer than the page before): the stream stops instead of reading the same rows again.`,
-            );
-          }
-          if (last > previousLast) previousLast = last;
-        }
-        if (this.sorted) rows = dropOlder(this.stream, rows, this.request.since, 'updated_since');
-        let reachedEnd = false;
-        if (window.end) {
-          // The window may have been narrowed (split) after its query started.
-          const cut = rows.findIndex(
-            (row) => typeof row[UPDATE_TIME] === 'string' && row[UPDATE_TIME] >= window.end!,
-          );
-          if (cut >= 0) {
-            rows = rows.slice(0, cut);
-            reachedEnd = true;
-          }
-        }
-        const node = window.node.sequence();
-        window.last = maxOf(rows, UPDATE_TIME, window.last);
-        // Hand the rest of the window to new lanes before this page's (possibly long) work.
-        if (!reachedEnd && page.hasMore) this.maybeSplit(window, rows);
-        await this.request.onPage({
-          rows,
-          node,
-          listedAfterMs: page.listedAfterMs,
-          positioned: this.sorted,
-        });
-        if (reachedEnd || !page.hasMore) break;
+  /**
+   * Hands one page of a window to the runner: the rows before the window's end (it may have
+   * been narrowed after the page was asked for), after giving the rest of the window to new
+   * lanes when worth it. Returns whether the window is done.
+   */
+  protected async handPage(
+    window: Window,
+    shaped: Row[],
+    hasMore: boolean,
+    listedAfterMs: number | undefined,
+  ): Promise<boolean> {
+    let rows = shaped;
+    let reachedEnd = false;
+    if (window.end) {
+      const cut = rows.findIndex(
+        (row) => typeof row[UPDATE_TIME] === 'string' && row[UPDATE_TIME] >= window.end!,
+      );
+      if (cut >= 0) {
+        rows = rows.slice(0, cut);
+        reachedEnd = true;
       }
-    } catch (error) {
-      if (!started && this.filters && rejectsTimeFilters(error)) {
-        // /v2/products?updated_since is not in the December 2025 OpenAPI file: without it the
-        // stream reads every row sorted by update_time and keeps those it needs, still
-        // incremental.
-        filtersRejected.add(this.stream);
-        this.filters = false;
-        warnOnce(
-          this.stream,
-          'no-time-filters',
-          `Pipedrive refused updated_since for GET ${this.endpoint} (${(error as Error).message}); reading the whole list sorted by update_time instead and keeping the rows changed since the cursor.`,
-        );
-        return this.lane(window);
-      }
-      throw error;
     }
-    window.node.close();
+    const node = window.node.sequence();
+    window.last = maxOf(rows, UPDATE_TIME, window.last);
+    // Hand the rest of the window to new lanes before this page's (possibly long) work.
+    if (!reachedEnd && hasMore) this.maybeSplit(window, rows);
+    await this.request.onPage({ rows, node, listedAfterMs, positioned: this.positioned });
+    return reachedEnd || !hasMore;
   }
 
   /**
-   * When the limiter has room for more requests than are waiting, hands the rest of this
-   * window to new lanes: split in equal time spans, the first kept by this lane, which stops
-   * at the new end (reading at most one page into the next window).
+   * When the gate has room for more requests than are waiting, hands the rest of this window
+   * to new lanes: split in equal time spans, the first kept by this lane, which stops at the
+   * new end (reading at most one page into the next window). Not when memory is getting
+   * short: each lane holds up to two pages.
    */
   private maybeSplit(window: Window, rows: Row[]): void {
-    if (!this.filters || rows.length < 2) return;
+    if (!this.splittable || rows.length < 2) return;
     const spare = this.stream.client.gate.spare;
     const room = MAX_LANES_PER_PASS - this.lanes.size;
     if (spare <= 0 || room <= 0) return;
+    if (process.memoryUsage.rss() > SPLIT_RSS_LIMIT_BYTES) return;
     const fromMs = positionMs(window.last ?? rows.at(-1)![UPDATE_TIME]);
     const toMs = window.end ? positionMs(window.end) : this.request.nowMs;
     const span = toMs - fromMs;
@@ -277,6 +256,85 @@ class V2PassReader {
       this.launch(next);
       previous = next;
     });
+  }
+}
+
+/** v2 cursor lists: `updated_since`/`updated_until` bound each window on the server. */
+class V2PassReader extends WindowedReader {
+  private filters: boolean;
+  private readonly sorted: boolean;
+  private readonly endpoint: string;
+
+  constructor(stream: RootStream, pass: PassSpec, request: PassRequest) {
+    super(stream, pass, request);
+    this.sorted = pass.sortsByUpdateTime !== false;
+    this.filters = this.sorted && pass.timeFilters !== false && !filtersRejected.has(stream);
+    this.endpoint = endpointLabel('v2', pass.path);
+  }
+
+  protected get splittable(): boolean {
+    return this.filters;
+  }
+
+  protected override get positioned(): boolean {
+    return this.sorted;
+  }
+
+  private query(window: Window): Query {
+    const query: Query = this.sorted
+      ? { ...this.pass.query, sort_by: UPDATE_TIME, sort_direction: 'asc' }
+      : { ...this.pass.query, sort_by: 'id', sort_direction: 'asc' };
+    if (this.filters) {
+      if (window.start) query.updated_since = window.start;
+      if (window.end) query.updated_until = window.end;
+    }
+    return query;
+  }
+
+  protected async readWindow(window: Window): Promise<boolean> {
+    const { client } = this.stream;
+    let previousLast = '';
+    let stale = 0;
+    let started = false;
+    try {
+      for await (const page of client.paginateV2(
+        this.pass.path,
+        this.query(window),
+        this.stream.name,
+      )) {
+        started = true;
+        if (this.stopped) return false;
+        let rows = this.stream.shapeRows(page.records, this.pass);
+        if (this.sorted && rows.length > 0) {
+          const last = sortKey(rows.at(-1));
+          stale = last <= previousLast ? stale + 1 : 0;
+          if (stale >= MAX_STALE_PAGES) {
+            throw new TransientError(
+              `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${stale} pages in a row with nothing newer than the page before): the stream stops instead of reading the same rows again.`,
+            );
+          }
+          if (last > previousLast) previousLast = last;
+        }
+        if (this.sorted) rows = dropOlder(this.stream, rows, this.request.since, 'updated_since');
+        if (await this.handPage(window, rows, page.hasMore, page.listedAfterMs)) return true;
+      }
+    } catch (error) {
+      if (!started && this.filters && rejectsTimeFilters(error)) {
+        // /v2/products?updated_since is not in the December 2025 OpenAPI file: without it the
+        // stream reads every row sorted by update_time and keeps those it needs, still
+        // incremental.
+        filtersRejected.add(this.stream);
+        this.filters = false;
+        warnOnce(
+          this.stream,
+          'no-time-filters',
+          `Pipedrive refused updated_since for GET ${this.endpoint} (${(error as Error).message}); reading the whole list sorted by update_time instead and keeping the rows changed since the cursor.`,
+        );
+        return this.readWindow(window);
+      }
+      throw error;
+    }
+    return true;
   }
 }
 
@@ -399,86 +457,115 @@ async function readV1Cursor(
  * (same id and same full-precision update_time) are not handed over again; a page made of one
  * second only advances by offset within that second.
  *
+ * v1 has no `updated_until`, but a window's end is kept here (rows past it are left to the next
+ * window), so notes and leads are read in concurrent windows too.
+ *
  * A server that ignores updated_since (before January 2026) would make this loop re-read the
  * table quadratically: each page is checked, and on the first row older than asked for the
  * pass falls back to offset paging in id order (stable while rows change) with the filter
  * applied here, and a position set only once the whole list is read.
  */
-async function readV1ByUpdateTime(
-  stream: RootStream,
-  pass: PassSpec,
-  request: PassRequest,
-): Promise<void> {
-  const { client } = stream;
-  const endpoint = endpointLabel('v1', pass.path);
-  const paging = (body: { additional_data?: unknown }): string | undefined =>
-    v1Pagination(body as any) ? undefined : 'has no paging block';
-  const pages = new PassPages(request, true);
-  const since = request.since;
-  let cursor = since;
-  let start = 0;
-  /** `id|update_time` of the rows handed over whose update_time is in the `cursor` second. */
-  let seenAtCursor = new Set<string>();
-  let stale = 0;
-  for (;;) {
-    if (request.stopped()) return;
-    const body = await client.get(
-      'v1',
-      pass.path,
-      { ...pass.query, sort: 'update_time ASC', updated_since: cursor, start, limit: PAGE_LIMIT },
-      stream.name,
-      { validate: paging },
-    );
-    const records = listRecords(body, endpoint);
-    const more = Boolean(v1Pagination(body)?.more_items_in_collection);
-    const times = records.map((record) => toTimestamp(record.update_time));
-    if (cursor && times.some((time) => time !== null && time < cursor!)) {
-      warnOnce(
-        stream,
-        'ignored-updated-since',
-        `Pipedrive ignored updated_since for GET ${endpoint} (rows older than ${cursor} came back): reading the whole list in id order instead, keeping rows changed since the cursor.`,
-      );
-      return readV1ById(stream, pass, request, new PassPages(request, false, pages.node));
-    }
-    if (more && records.length === 0) {
-      throw new TransientError(
-        `Pipedrive's GET ${endpoint} announced more items after an empty page (updated_since=${cursor}, start=${start}).`,
-      );
-    }
-    const identity = (record: Row): string => `${String(record.id)}|${String(record.update_time)}`;
-    const fresh =
-      seenAtCursor.size === 0
-        ? records
-        : records.filter(
-            (record, i) => !(times[i] === cursor && seenAtCursor.has(identity(record))),
-          );
-    stale = records.length > 0 && fresh.length === 0 ? stale + 1 : 0;
-    if (stale >= MAX_STALE_PAGES) {
-      throw new TransientError(
-        `Pipedrive's pages of GET ${endpoint} stopped moving forward (${stale} pages of rows already read, updated_since=${cursor}, start=${start}): the stream stops instead of looping.`,
-      );
-    }
-    await pages.hand(stream.shapeRows(fresh, pass), body.listedAfterMs);
-    if (!more) break;
+class V1SinceReader extends WindowedReader {
+  private readonly endpoint = endpointLabel('v1', this.pass.path);
 
-    let newest: string | undefined;
-    for (const time of times) if (time && (!newest || time > newest)) newest = time;
-    if (newest && (!cursor || newest > cursor)) {
-      cursor = newest;
-      start = 0;
-      seenAtCursor = new Set();
-    } else {
-      // The whole page is one second: step through that second by offset.
-      start += records.length;
-    }
-    records.forEach((record, i) => {
-      if (times[i] === cursor) seenAtCursor.add(identity(record));
-    });
+  protected get splittable(): boolean {
+    return true;
   }
-  pages.end();
+
+  override async read(): Promise<void> {
+    try {
+      await super.read();
+    } catch (error) {
+      if (!(error instanceof FilterIgnored)) throw error;
+      warnOnce(
+        this.stream,
+        'ignored-updated-since',
+        `Pipedrive ignored updated_since for GET ${this.endpoint} (rows older than ${error.since} came back): reading the whole list in id order instead, keeping rows changed since the cursor.`,
+      );
+      // What the windows already claimed stays claimed; nothing more of theirs counts.
+      void this.request.progress.position;
+      for (const window of this.windows) window.node.abandon();
+      await readV1ById(this.stream, this.pass, this.request, new PassPages(this.request));
+    }
+  }
+
+  protected async readWindow(window: Window): Promise<boolean> {
+    const { client } = this.stream;
+    const paging = (body: { additional_data?: unknown }): string | undefined =>
+      v1Pagination(body as any) ? undefined : 'has no paging block';
+    let cursor = window.start;
+    let start = 0;
+    /** `id|update_time` of the rows handed over whose update_time is in the `cursor` second. */
+    let seenAtCursor = new Set<string>();
+    let stale = 0;
+    for (;;) {
+      if (this.stopped) return false;
+      const body = await client.get(
+        'v1',
+        this.pass.path,
+        {
+          ...this.pass.query,
+          sort: 'update_time ASC',
+          updated_since: cursor,
+          start,
+          limit: PAGE_LIMIT,
+        },
+        this.stream.name,
+        { validate: paging },
+      );
+      const records = listRecords(body, this.endpoint);
+      const more = Boolean(v1Pagination(body)?.more_items_in_collection);
+      const times = records.map((record) => toTimestamp(record.update_time));
+      if (cursor && times.some((time) => time !== null && time < cursor!)) {
+        throw new FilterIgnored(cursor);
+      }
+      if (more && records.length === 0) {
+        throw new TransientError(
+          `Pipedrive's GET ${this.endpoint} announced more items after an empty page (updated_since=${cursor}, start=${start}).`,
+        );
+      }
+      const identity = (record: Row): string =>
+        `${String(record.id)}|${String(record.update_time)}`;
+      const fresh =
+        seenAtCursor.size === 0
+          ? records
+          : records.filter(
+              (record, i) => !(times[i] === cursor && seenAtCursor.has(identity(record))),
+            );
+      stale = records.length > 0 && fresh.length === 0 ? stale + 1 : 0;
+      if (stale >= MAX_STALE_PAGES) {
+        throw new TransientError(
+          `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${stale} pages of rows already read, updated_since=${cursor}, start=${start}): the stream stops instead of looping.`,
+        );
+      }
+      const rows = this.stream.shapeRows(fresh, this.pass);
+      if (await this.handPage(window, rows, more, body.listedAfterMs)) return true;
+
+      let newest: string | undefined;
+      for (const time of times) if (time && (!newest || time > newest)) newest = time;
+      if (newest && (!cursor || newest > cursor)) {
+        cursor = newest;
+        start = 0;
+        seenAtCursor = new Set();
+      } else {
+        // The whole page is one second: step through that second by offset.
+        start += records.length;
+      }
+      records.forEach((record, i) => {
+        if (times[i] === cursor) seenAtCursor.add(identity(record));
+      });
+    }
+  }
 }
 
-/** The fallback of readV1ByUpdateTime: offset paging in id order, filtered here. */
+/** A server that ignores updated_since: the pass is read another way. */
+class FilterIgnored extends Error {
+  constructor(readonly since: string) {
+    super(`updated_since=${since} ignored`);
+  }
+}
+
+/** The fallback of V1SinceReader: offset paging in id order, filtered here. */
 async function readV1ById(
   stream: RootStream,
   pass: PassSpec,
