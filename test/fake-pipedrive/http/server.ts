@@ -203,7 +203,12 @@ async function decide(
       : true,
   );
   if (fault !== null && fault !== 'slow' && fault !== 'truncated' && !isAnswerVariant(fault)) {
-    return { ...faultOutcome(fault), headers: burst.headers, fault: true };
+    // A forced 429 stands for a window spent by someone: it frees in 2 s, as Pipedrive would say.
+    const headers =
+      fault === 429
+        ? { ...burst.headers, 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '2' }
+        : burst.headers;
+    return { ...faultOutcome(fault), headers, fault: true };
   }
 
   if (request.method !== 'GET') {
