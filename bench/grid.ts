@@ -86,7 +86,7 @@ function arrivalRate(times: Array<{ t: number }>): number {
   return ((times.length - 1) / (times[times.length - 1].t - times[0].t)) * 1000;
 }
 
-async function runCell(
+export async function runCell(
   latencyMs: number,
   limit: number | null,
   log: (message: string) => void,
@@ -114,6 +114,7 @@ async function runCell(
       '--catalog',
       files.catalog,
     ]);
+    if (process.env.GRID_DEBUG) process.stderr.write(run.stderr);
     if (run.code !== 0) {
       const errors = run.messages
         .filter((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')

@@ -36,6 +36,21 @@ describe('RollingWindowLimiter', () => {
   });
 });
 
+describe('a wider margin when arrivals bunch up', () => {
+  test('the next window starts only after window + margin, which grows by steps up to a cap', async () => {
+    const limiter = new RollingWindowLimiter(2, 100, 0);
+    expect(limiter.widenMargin(150, 200)).toBe(true);
+    expect(limiter.widenMargin(150, 200)).toBe(true);
+    expect(limiter.margin).toBe(200);
+    expect(limiter.widenMargin(150, 200)).toBe(false);
+    const first = await limiter.acquire();
+    await limiter.acquire();
+    const third = await limiter.acquire();
+    // Without the margin the third would start 100 ms after the first.
+    expect(third - first).toBeGreaterThanOrEqual(300);
+  });
+});
+
 describe('a request that leaves later than its slot', () => {
   test('counts from when it left: the next ones wait for the window after it', async () => {
     let clock = 0;

@@ -138,8 +138,13 @@ const BURST_WINDOW_MS = 2000;
 /**
  * The limiter counts when requests leave, Pipedrive when they arrive: request n+limit may
  * only start this much later than a full window after request n, to absorb network jitter.
+ * When Pipedrive's x-ratelimit-remaining shows it counted more in its window than this sync
+ * sent in its own (arrivals bunched up on the way: a busy event loop here, jitter on the
+ * network), the margin grows by a step, up to the maximum.
  */
 const BURST_WINDOW_MARGIN_MS = 150;
+const BURST_MARGIN_STEP_MS = 50;
+const BURST_MARGIN_MAX_MS = 500;
 export const DEFAULT_MAX_CONCURRENT_REQUESTS = 64;
 
 function envNumber(name: string): number | undefined {
@@ -189,6 +194,7 @@ export class PipedriveClient {
   private v1Prefix: V1Prefix;
   /** 429s in a row that our own request rate does not explain (another client on the token). */
   private unexplained429s = 0;
+  private burstMarginLogged = false;
   private budgetError?: DailyBudgetExhaustedError;
   /** A 401/402: nothing else will work either, so every later request fails at once. */
   private accountError?: AccountError;
@@ -419,7 +425,7 @@ export class PipedriveClient {
     const status = response.status;
     this.gate.observe(receivedAt - sentAt);
     this.observeClock(response, receivedAt);
-    this.observeRateHeaders(response);
+    this.observeRateHeaders(response, windowBefore);
     if (status !== 401) this.stats.add(scope, endpoint, this.costOf(response, staticCost));
     if (status === 429) return this.on429(response, endpoint, windowBefore);
     this.unexplained429s = 0;
@@ -585,9 +591,16 @@ export class PipedriveClient {
     return this.budgetError;
   }
 
-  private observeRateHeaders(response: AxiosResponse): void {
+  private observeRateHeaders(response: AxiosResponse, windowBefore: number): void {
     const remaining = headerNumber(response, 'x-ratelimit-remaining');
     const reset = headerNumber(response, 'x-ratelimit-reset');
+    const serverLimit = headerNumber(response, 'x-ratelimit-limit');
+    if (remaining !== undefined && serverLimit !== undefined && response.status !== 429) {
+      // windowBefore counts this request and every other one sent in the last 2 s + margin:
+      // Pipedrive, counting arrivals in 2 s, should never see more.
+      const counted = serverLimit - remaining;
+      if (counted > windowBefore + 1) this.widenBurstMargin(counted, windowBefore);
+    }
     // When our own window is full the limiter already waits exactly until its oldest request
     // leaves; x-ratelimit-reset is rounded up to whole seconds, and pausing for it cost ~15%
     // of the allowed rate. Pause only when Pipedrive counts requests we did not send.
@@ -628,6 +641,16 @@ export class PipedriveClient {
       target < configured
         ? `Pipedrive's burst limit for this token is ${limit} requests per 2 seconds (x-ratelimit-limit), below max_requests_per_2_seconds=${configured}: keeping to ${target}.`
         : `Pipedrive's burst limit for this token is ${limit} requests per 2 seconds (x-ratelimit-limit): using it (max_requests_per_2_seconds is not set).`,
+    );
+  }
+
+  private widenBurstMargin(counted: number, sent: number): void {
+    if (!this.limiter.widenMargin(BURST_MARGIN_STEP_MS, BURST_MARGIN_MAX_MS)) return;
+    if (this.burstMarginLogged) return;
+    this.burstMarginLogged = true;
+    this.options.log?.(
+      'INFO',
+      `Pipedrive counted ${counted} requests in its 2 s window where this sync had sent ${sent}: requests bunch up on the way (or another client uses the token). Spacing the burst windows further apart (margin now ${this.limiter.margin} ms, at most ${BURST_MARGIN_MAX_MS}).`,
     );
   }
 

@@ -3,9 +3,9 @@ import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 /** How often the gate looks at how busy this process is. */
 const CPU_SAMPLE_MS = 250;
 /** Above this share of busy event loop the process, not the network, is the bottleneck. */
-const BUSY = 0.9;
+const BUSY = 0.95;
 /** Below this there is CPU to spare for more requests in flight. */
-const IDLE = 0.7;
+const IDLE = 0.8;
 const MIN_TARGET = 2;
 
 /**
@@ -98,7 +98,7 @@ export class ConcurrencyGate {
     if (busy > BUSY) {
       this.cpuCeiling = Math.max(
         MIN_TARGET * 2,
-        Math.floor(Math.min(this.cpuCeiling, this.active) * 0.8),
+        Math.floor(Math.min(this.cpuCeiling, this.active) * 0.9),
       );
     } else if (busy < IDLE) {
       this.cpuCeiling = Math.min(this.cap, this.cpuCeiling + 2);

@@ -12,7 +12,7 @@ export class RollingWindowLimiter {
     private limit: number,
     private readonly windowMs = 2000,
     // Start times are measured here, arrivals there: keep a small margin.
-    private readonly marginMs = 60,
+    private marginMs = 60,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -63,6 +63,19 @@ export class RollingWindowLimiter {
       [this.starts[index], this.starts[index + 1]] = [this.starts[index + 1], this.starts[index]];
       index++;
     }
+  }
+
+  /** Extra spacing beyond the window (ms): how far arrivals may bunch up on the way. */
+  get margin(): number {
+    return this.marginMs;
+  }
+
+  /** Arrivals bunch up more than the margin allows: space the windows further apart. */
+  widenMargin(byMs: number, maxMs: number): boolean {
+    const next = Math.min(maxMs, this.marginMs + byMs);
+    if (next <= this.marginMs) return false;
+    this.marginMs = next;
+    return true;
   }
 
   /** The server says the window is spent: hold every request until it frees. */

@@ -104,8 +104,15 @@ interface Window {
   last?: string;
 }
 
-/** RSS above which no new lane is started: each lane holds up to two pages. */
-const SPLIT_RSS_LIMIT_BYTES = 160 * 1024 * 1024;
+/**
+ * Rows of list pages handed over and not yet written, across every pass of the sync. While
+ * this many wait for stdout (the CPU or the destination is the bottleneck), more lanes would
+ * only hold more pages: no new lane starts. A count of live rows, not the heap or the RSS: Node
+ * keeps both near their peak long after the garbage is gone, which would stop splitting for
+ * the rest of the sync after one busy moment.
+ */
+const SPLIT_HELD_ROWS_LIMIT = 8_000;
+let heldRows = 0;
 
 /**
  * A pass read in update_time order by concurrent lanes, one per window [start, end). The first
@@ -211,22 +218,28 @@ abstract class WindowedReader {
     window.last = maxOf(rows, UPDATE_TIME, window.last);
     // Hand the rest of the window to new lanes before this page's (possibly long) work.
     if (!reachedEnd && hasMore) this.maybeSplit(window, rows);
-    await this.request.onPage({ rows, node, listedAfterMs, positioned: this.positioned });
+    const held = rows.length;
+    heldRows += held;
+    try {
+      await this.request.onPage({ rows, node, listedAfterMs, positioned: this.positioned });
+    } finally {
+      heldRows -= held;
+    }
     return reachedEnd || !hasMore;
   }
 
   /**
    * When the gate has room for more requests than are waiting, hands the rest of this window
    * to new lanes: split in equal time spans, the first kept by this lane, which stops at the
-   * new end (reading at most one page into the next window). Not when memory is getting
-   * short: each lane holds up to two pages.
+   * new end (reading at most one page into the next window). Not while many handed-over rows
+   * still wait for stdout: each lane holds up to two pages.
    */
   private maybeSplit(window: Window, rows: Row[]): void {
     if (!this.splittable || rows.length < 2) return;
     const spare = this.stream.client.gate.spare;
     const room = MAX_LANES_PER_PASS - this.lanes.size;
     if (spare <= 0 || room <= 0) return;
-    if (process.memoryUsage.rss() > SPLIT_RSS_LIMIT_BYTES) return;
+    if (heldRows >= SPLIT_HELD_ROWS_LIMIT) return;
     const fromMs = positionMs(window.last ?? rows.at(-1)![UPDATE_TIME]);
     const toMs = window.end ? positionMs(window.end) : this.request.nowMs;
     const span = toMs - fromMs;

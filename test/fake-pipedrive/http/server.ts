@@ -69,6 +69,8 @@ export interface ServerRuntime {
   afterRead(pathname: string, pathWithQuery: string): Promise<void>;
   /** Resolves after `ms`, unless the fake stops first. */
   delay(ms: number): Promise<void>;
+  /** Resolves when this request may build its answer (one per event-loop turn). */
+  turn?: () => Promise<void>;
 }
 
 interface Outcome {
@@ -95,7 +97,39 @@ const STATUS_MESSAGES: Record<number, string> = {
   503: 'Service unavailable',
 };
 
+/**
+ * Building and rendering a page of records takes the fake tens of milliseconds of CPU. Run back
+ * to back (libuv runs every ready callback of a phase in one go), a dozen of them would hold
+ * the event loop for hundreds of ms, and requests arriving meanwhile would be stamped late, all
+ * together: the burst window would count bunches the client never sent. So pages are built one
+ * per event-loop turn, with the arrivals of that turn stamped in between.
+ */
+class OnePerTurn {
+  private readonly waiting: Array<() => void> = [];
+  private scheduled = false;
+
+  turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // An immediate queued from an immediate runs on the next turn, after the poll phase.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.waiting.shift()?.();
+      if (this.waiting.length > 0) this.schedule();
+    });
+  }
+}
+
 export function createRequestHandler(runtime: ServerRuntime) {
+  const work = new OnePerTurn();
+  runtime.turn ??= () => work.turn();
   return (request: IncomingMessage, response: ServerResponse): void => {
     handle(runtime, request, response).catch((error: unknown) => {
       // A bug in the fake must be loud, but must not take the test process down.
@@ -233,6 +267,7 @@ async function decide(
     return json(404, errorEnvelope('Unknown method .', { errorCode: 404 }), headers);
   }
   const variant = isAnswerVariant(fault) ? fault : null;
+  await runtime.turn?.();
   let result = serve(runtime, route, url, variantQuery(variant, query));
   runtime.cursors.remember(route.template, query.cursor, result);
   if (variant) result = applyVariant(variant, result, variantRequest);
