@@ -89,6 +89,35 @@ describe('one big stream alone over a slow network', () => {
   });
 });
 
+describe('one big stream alone in full refresh over a slow network', () => {
+  const fake = new FakePipedrive({
+    seed: 64,
+    token: TOKEN,
+    burstLimit: 120,
+    latency: { baseMs: 60, jitterMs: 20 },
+    sizes: { deals: 6000, archivedDeals: 5, deletedDeals: 5 },
+  });
+  afterAll(() => fake.stop());
+
+  test('in windows, with the tail call for rows updated meanwhile: each deal exactly once', async () => {
+    await fake.start();
+    const result = await runConnector(['read'], {
+      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
+      catalog: configuredCatalog([{ name: 'deals', syncMode: 'full_refresh' }]),
+    });
+    expect(result.code).toBe(0);
+    expect(errorsOf(result)).toEqual([]);
+    const windows = fake.requestLog.filter(
+      (entry) => entry.path === '/api/v2/deals' && entry.query.updated_until !== undefined,
+    );
+    expect(windows.length).toBeGreaterThan(0);
+    // Overwrite keeps every row emitted: the tail must not repeat the newest second's rows.
+    const ids = recordsOf(result, 'deals').map((deal) => deal.id);
+    expect(ids.length).toBe(fake.count('deals'));
+    expect(new Set(ids).size).toBe(fake.count('deals'));
+  });
+});
+
 describe('a big v1 list alone (notes: no updated_until) over a slow network', () => {
   test('reads in windows kept client-side: several requests in flight, each note read', async () => {
     const fake = new FakePipedrive({

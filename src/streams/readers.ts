@@ -100,8 +100,11 @@ interface Window {
   /** Exclusive end; undefined: open-ended (catches rows updated meanwhile). */
   end?: string;
   node: ProgressSequence;
-  /** Newest update_time read in this window so far. */
+  /** Newest update_time read in this window so far, and the ids of the rows that have it. */
   last?: string;
+  lastIds?: Set<unknown>;
+  /** The full-refresh tail: rows at `start` with these ids were read already. */
+  readAtStart?: Set<unknown>;
 }
 
 /**
@@ -163,7 +166,17 @@ abstract class WindowedReader {
         (max, w) => later(max, w.last),
         undefined,
       );
-      const tail: Window = { start: newest, node: this.request.progress.sequence(newest) };
+      // The rows of that newest second were read already: the tail leaves them out, or a
+      // full refresh would hold them twice.
+      const readAtStart = new Set<unknown>();
+      for (const w of this.windows) {
+        if (w.last === newest) for (const id of w.lastIds ?? []) readAtStart.add(id);
+      }
+      const tail: Window = {
+        start: newest,
+        node: this.request.progress.sequence(newest),
+        readAtStart,
+      };
       this.windows.push(tail);
       this.launch(tail);
       await this.settle();
@@ -214,8 +227,12 @@ abstract class WindowedReader {
         reachedEnd = true;
       }
     }
+    if (window.readAtStart) {
+      const { start, readAtStart } = window;
+      rows = rows.filter((row) => !(row[UPDATE_TIME] === start && readAtStart.has(row.id)));
+    }
     const node = window.node.sequence();
-    window.last = maxOf(rows, UPDATE_TIME, window.last);
+    noteNewest(window, rows);
     // Hand the rest of the window to new lanes before this page's (possibly long) work.
     if (!reachedEnd && hasMore) this.maybeSplit(window, rows);
     const held = rows.length;
@@ -269,6 +286,20 @@ abstract class WindowedReader {
       this.launch(next);
       previous = next;
     });
+  }
+}
+
+/** Keeps the window's newest update_time and the ids of the rows that carry it. */
+function noteNewest(window: Window, rows: Row[]): void {
+  for (const row of rows) {
+    const time = row[UPDATE_TIME];
+    if (typeof time !== 'string') continue;
+    if (window.last === undefined || time > window.last) {
+      window.last = time;
+      window.lastIds = new Set([row.id]);
+    } else if (time === window.last) {
+      (window.lastIds ??= new Set()).add(row.id);
+    }
   }
 }
 
