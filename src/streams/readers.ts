@@ -32,7 +32,7 @@ import { later, type ProgressSequence } from './progress';
 const MIN_SPLIT_SPAN_MS = 60_000;
 /** A new lane must have about this many pages of its own to be worth a partial extra page. */
 const PAGES_PER_NEW_LANE = 4;
-const MAX_LANES_PER_PASS = 32;
+const MAX_LANES_PER_PASS = 16;
 /** Pages in a row that bring nothing new before a pass is declared stuck. */
 const MAX_STALE_PAGES = 3;
 
@@ -114,7 +114,7 @@ interface Window {
  * keeps both near their peak long after the garbage is gone, which would stop splitting for
  * the rest of the sync after one busy moment.
  */
-const SPLIT_HELD_ROWS_LIMIT = 8_000;
+const SPLIT_HELD_ROWS_LIMIT = 4_000;
 let heldRows = 0;
 
 /**
