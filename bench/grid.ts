@@ -19,7 +19,7 @@ import {
 export const GRID_LATENCIES_MS = [0, 100, 300, 800];
 export const GRID_LIMITS = [20, 40, 120];
 
-/** About 100,000 records and 600 requests: long enough to measure a rate at 60 requests/s. */
+/** About 118,000 records in 335 requests (deal products 100 deals a call): 5.6 s at 60 requests/s. */
 export const GRID_SIZES = {
   deals: 16_000,
   archivedDeals: 60,
