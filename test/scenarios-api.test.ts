@@ -1,25 +1,24 @@
-import type { FakePipedrive, FakePipedriveOptions } from './fake-pipedrive';
+import type { FakePipedrive } from './fake-pipedrive';
 import {
   configuredCatalog,
   errorsOf,
-  expectValidProtocol,
   lastStates,
   recordsOf,
   type RunResult,
 } from './helpers/connector';
 import {
   configFor,
+  expectClean,
   expectNoTokenPrinted,
+  fakePool,
   finalState,
   incremental,
-  lastStatusOf,
   logsOf,
   requestsTo,
   rfc,
   run,
   SCENARIO_TOKEN,
   sortedIds,
-  startFake,
   TINY,
 } from './helpers/scenarios';
 
@@ -30,26 +29,7 @@ import {
  * scenarios-flow-costs.test.ts.
  */
 
-const fakes: FakePipedrive[] = [];
-async function fakeWith(seed: number, options: FakePipedriveOptions = {}): Promise<FakePipedrive> {
-  const fake = await startFake({ seed, sizes: TINY, ...options });
-  fakes.push(fake);
-  return fake;
-}
-afterAll(async () => {
-  await Promise.all(fakes.map((fake) => fake.stop()));
-});
-
-function expectClean(result: RunResult, streams: string[]): void {
-  expectValidProtocol(result);
-  expect({ code: result.code, errors: errorsOf(result) }).toEqual({ code: 0, errors: [] });
-  for (const name of streams) {
-    expect({ name, status: lastStatusOf(result, name)?.status }).toEqual({
-      name,
-      status: 'COMPLETE',
-    });
-  }
-}
+const fakeWith = fakePool(TINY);
 
 const later = (fake: FakePipedrive) => fake.clock.advance(120);
 

@@ -1,4 +1,3 @@
-import type { FakePipedrive } from './fake-pipedrive';
 import {
   configuredCatalog,
   errorsOf,
@@ -11,12 +10,12 @@ import { keysOf, latestRecords, mergeStates } from './helpers/resilience';
 import {
   configFor,
   expectNoTokenPrinted,
+  fakePool,
   finalState,
   incremental,
   lastStatusOf,
   logsOf,
   run,
-  startFake,
 } from './helpers/scenarios';
 
 /**
@@ -42,15 +41,7 @@ const SIZES = {
   archivedLeads: 0,
 };
 
-const fakes: FakePipedrive[] = [];
-async function fakeWith(seed: number, options = {}): Promise<FakePipedrive> {
-  const fake = await startFake({ seed, sizes: SIZES, ...options });
-  fakes.push(fake);
-  return fake;
-}
-afterAll(async () => {
-  await Promise.all(fakes.map((fake) => fake.stop()));
-});
+const fakeWith = fakePool(SIZES);
 
 /** Per stream, the same keys and the same values (emitted_at aside). */
 function expectSameRecords(actual: RunResult[], expected: RunResult[], streams: string[]): void {

@@ -11,6 +11,7 @@ import { mergeStates } from './helpers/resilience';
 import {
   configFor,
   expectNoTokenPrinted,
+  fakePool,
   finalState,
   flowRequestIds,
   incremental,
@@ -20,7 +21,6 @@ import {
   rfc,
   run,
   shifted,
-  startFake,
   TINY,
 } from './helpers/scenarios';
 
@@ -35,15 +35,7 @@ import {
 const STREAMS = ['deals', 'deal_products', 'deals_flow'];
 const catalog = configuredCatalog(incremental(...STREAMS));
 
-const fakes: FakePipedrive[] = [];
-async function fakeWith(seed: number): Promise<FakePipedrive> {
-  const fake = await startFake({ seed, sizes: TINY });
-  fakes.push(fake);
-  return fake;
-}
-afterAll(async () => {
-  await Promise.all(fakes.map((fake) => fake.stop()));
-});
+const fakeWith = fakePool(TINY);
 
 function expectComplete(result: RunResult): void {
   expectValidProtocol(result);

@@ -1,4 +1,4 @@
-import type { FakePipedrive, FakePipedriveOptions } from './fake-pipedrive';
+import type { FakePipedrive } from './fake-pipedrive';
 import {
   configuredCatalog,
   errorsOf,
@@ -10,6 +10,7 @@ import {
 import {
   configFor,
   expectNoTokenPrinted,
+  fakePool,
   finalState,
   incremental,
   lastStatusOf,
@@ -18,7 +19,6 @@ import {
   rfc,
   run,
   sortedIds,
-  startFake,
   TINY,
 } from './helpers/scenarios';
 
@@ -30,15 +30,7 @@ import {
 
 const SIZES = { ...TINY, notes: 120 };
 
-const fakes: FakePipedrive[] = [];
-async function fakeWith(seed: number, options: FakePipedriveOptions = {}): Promise<FakePipedrive> {
-  const fake = await startFake({ seed, sizes: SIZES, ...options });
-  fakes.push(fake);
-  return fake;
-}
-afterAll(async () => {
-  await Promise.all(fakes.map((fake) => fake.stop()));
-});
+const fakeWith = fakePool(SIZES);
 
 function expectComplete(result: RunResult, streams: string[]): void {
   for (const name of streams) {

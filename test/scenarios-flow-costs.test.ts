@@ -1,21 +1,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { FakePipedrive, FakePipedriveOptions } from './fake-pipedrive';
+import type { FakePipedrive } from './fake-pipedrive';
 import {
   configuredCatalog,
   errorsOf,
-  expectValidProtocol,
   lastStates,
   recordsOf,
   type RunResult,
 } from './helpers/connector';
 import {
   configFor,
+  expectClean,
   expectNoTokenPrinted,
+  fakePool,
   finalState,
   incremental,
-  lastStatusOf,
   logsOf,
   requestsTo,
   rfc,
@@ -23,7 +23,6 @@ import {
   SCENARIO_TOKEN,
   shifted,
   sortedIds,
-  startFake,
   TINY,
 } from './helpers/scenarios';
 
@@ -33,26 +32,7 @@ import {
  * counts as spent, and the state formats the connector migrates.
  */
 
-const fakes: FakePipedrive[] = [];
-async function fakeWith(seed: number, options: FakePipedriveOptions = {}): Promise<FakePipedrive> {
-  const fake = await startFake({ seed, sizes: TINY, ...options });
-  fakes.push(fake);
-  return fake;
-}
-afterAll(async () => {
-  await Promise.all(fakes.map((fake) => fake.stop()));
-});
-
-function expectClean(result: RunResult, streams: string[]): void {
-  expectValidProtocol(result);
-  expect({ code: result.code, errors: errorsOf(result) }).toEqual({ code: 0, errors: [] });
-  for (const name of streams) {
-    expect({ name, status: lastStatusOf(result, name)?.status }).toEqual({
-      name,
-      status: 'COMPLETE',
-    });
-  }
-}
+const fakeWith = fakePool(TINY);
 
 const summaryOf = (result: RunResult): string =>
   logsOf(result, 'INFO').find((m) => /^Sync used/.test(m)) ?? '';

@@ -1,8 +1,6 @@
 import type { FakePipedrive } from './fake-pipedrive';
 import {
   configuredCatalog,
-  errorsOf,
-  expectValidProtocol,
   lastStates,
   ofType,
   recordsOf,
@@ -10,18 +8,18 @@ import {
 } from './helpers/connector';
 import {
   configFor,
+  expectClean,
   expectNoTokenPrinted,
+  fakePool,
   finalState,
   flowRequestIds,
   full,
   incremental,
-  lastStatusOf,
   requestCounts,
   rfc,
   run,
   shifted,
   sortedIds,
-  startFake,
   TINY,
 } from './helpers/scenarios';
 
@@ -32,26 +30,7 @@ import {
  * data that are identical.
  */
 
-const fakes: FakePipedrive[] = [];
-async function fakeWith(seed: number): Promise<FakePipedrive> {
-  const fake = await startFake({ seed, sizes: TINY });
-  fakes.push(fake);
-  return fake;
-}
-afterAll(async () => {
-  await Promise.all(fakes.map((fake) => fake.stop()));
-});
-
-function expectClean(result: RunResult, streams: string[]): void {
-  expectValidProtocol(result);
-  expect({ code: result.code, errors: errorsOf(result) }).toEqual({ code: 0, errors: [] });
-  for (const name of streams) {
-    expect({ name, status: lastStatusOf(result, name)?.status }).toEqual({
-      name,
-      status: 'COMPLETE',
-    });
-  }
-}
+const fakeWith = fakePool(TINY);
 
 /** Deals as /deals (open, won, lost, deleted) and /deals/archived list them, by pass. */
 function dealsByPass(fake: FakePipedrive) {

@@ -1,5 +1,13 @@
 import { FakePipedrive, type FakePipedriveOptions, type RequestLogEntry } from '../fake-pipedrive';
-import { ofType, runConnector, type RunOptions, type RunResult, statesOf } from './connector';
+import {
+  errorsOf,
+  expectValidProtocol,
+  ofType,
+  runConnector,
+  type RunOptions,
+  type RunResult,
+  statesOf,
+} from './connector';
 import { allOutput } from './resilience';
 
 /**
@@ -147,4 +155,31 @@ export function discoveredCatalog(
       };
     }),
   };
+}
+
+/** Starts fakes for one test file (seeded, with these sizes) and stops them after its tests. */
+export function fakePool(
+  sizes: FakePipedriveOptions['sizes'] = TINY,
+): (seed: number, options?: FakePipedriveOptions) => Promise<FakePipedrive> {
+  const fakes: FakePipedrive[] = [];
+  afterAll(async () => {
+    await Promise.all(fakes.map((fake) => fake.stop()));
+  });
+  return async (seed, options = {}) => {
+    const fake = await startFake({ seed, sizes, ...options });
+    fakes.push(fake);
+    return fake;
+  };
+}
+
+/** Exit 0, no error, valid protocol, and each of these streams ended COMPLETE. */
+export function expectClean(result: RunResult, streams: string[]): void {
+  expectValidProtocol(result);
+  expect({ code: result.code, errors: errorsOf(result) }).toEqual({ code: 0, errors: [] });
+  for (const name of streams) {
+    expect({ name, status: lastStatusOf(result, name)?.status }).toEqual({
+      name,
+      status: 'COMPLETE',
+    });
+  }
 }
