@@ -251,3 +251,25 @@ describe('another client on the same token', () => {
     expect(fake.stats.responses429).toBeLessThanOrEqual(Math.ceil(fake.stats.requests / 5));
   });
 });
+
+describe('one big stream over loopback (no latency)', () => {
+  const fake = new FakePipedrive({
+    seed: 65,
+    token: TOKEN,
+    sizes: { deals: 3000, archivedDeals: 5, deletedDeals: 5 },
+  });
+  afterAll(() => fake.stop());
+
+  test('no windows: pages come as fast as they are taken, so splitting would only add pages', async () => {
+    await fake.start();
+    const result = await runConnector(['read'], {
+      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 480 },
+      catalog: configuredCatalog([{ name: 'deals', syncMode: 'full_refresh' }]),
+    });
+    expect(result.code).toBe(0);
+    const windows = fake.requestLog.filter((entry) => entry.query.updated_until !== undefined);
+    expect(windows).toEqual([]);
+    expect(fake.stats.byEndpoint['GET /api/v2/deals'].requests).toBe(Math.ceil(3010 / 500));
+    expect(new Set(recordsOf(result, 'deals').map((deal) => deal.id)).size).toBe(3010);
+  });
+});

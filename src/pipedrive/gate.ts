@@ -26,6 +26,8 @@ export class ConcurrencyGate {
   /** Smoothed round-trip time of answered requests, ms; starts as a guess for the internet. */
   private latencyMs = 300;
   private samples = 0;
+  /** The shortest round trip seen: the network's own latency, without this process's waits. */
+  private shortestMs = Infinity;
   /** The ceiling the CPU allows (AIMD on event-loop utilisation). */
   private cpuCeiling: number;
   private lastCpuSample = 0;
@@ -62,6 +64,11 @@ export class ConcurrencyGate {
     return this.target - this.active - this.waiters.length;
   }
 
+  /** The shortest round trip seen so far (Infinity before the first answer). */
+  get shortestRoundTripMs(): number {
+    return this.shortestMs;
+  }
+
   get roundTripMs(): number {
     return this.latencyMs;
   }
@@ -84,6 +91,7 @@ export class ConcurrencyGate {
     if (!(ms >= 0)) return;
     // A fast start (the first samples count fully), then a slow average that rides out jitter.
     this.samples++;
+    this.shortestMs = Math.min(this.shortestMs, ms);
     const weight = this.samples <= 4 ? 1 / this.samples : 0.1;
     this.latencyMs += (ms - this.latencyMs) * weight;
     if (now - this.lastCpuSample >= CPU_SAMPLE_MS) this.sampleCpu(now);

@@ -33,6 +33,8 @@ const MIN_SPLIT_SPAN_MS = 60_000;
 /** A new lane must have about this many pages of its own to be worth a partial extra page. */
 const PAGES_PER_NEW_LANE = 4;
 const MAX_LANES_PER_PASS = 16;
+/** Lanes split only when every round trip so far took at least this long. */
+const MIN_ROUND_TRIP_TO_SPLIT_MS = 25;
 /** Pages in a row that bring nothing new before a pass is declared stuck. */
 const MAX_STALE_PAGES = 3;
 
@@ -253,7 +255,11 @@ abstract class WindowedReader {
    */
   private maybeSplit(window: Window, rows: Row[]): void {
     if (!this.splittable || rows.length < 2) return;
-    const spare = this.stream.client.gate.spare;
+    const { gate } = this.stream.client;
+    // A fast network (a proxy next door, loopback): pages come as fast as this process takes
+    // them, and more lanes would only add the pages they read into each other's windows.
+    if (!(gate.shortestRoundTripMs >= MIN_ROUND_TRIP_TO_SPLIT_MS)) return;
+    const spare = gate.spare;
     const room = MAX_LANES_PER_PASS - this.lanes.size;
     if (spare <= 0 || room <= 0) return;
     if (heldRows >= SPLIT_HELD_ROWS_LIMIT) return;
