@@ -69,10 +69,6 @@ export class ConcurrencyGate {
     return this.shortestMs;
   }
 
-  get roundTripMs(): number {
-    return this.latencyMs;
-  }
-
   async acquire(): Promise<void> {
     if (this.active < this.target && this.waiters.length === 0) {
       this.active++;

@@ -297,16 +297,16 @@ abstract class WindowedReader {
 
 /** Keeps the window's newest update_time and the ids of the rows that carry it. */
 function noteNewest(window: Window, rows: Row[]): void {
-  for (const row of rows) {
-    const time = row[UPDATE_TIME];
-    if (typeof time !== 'string') continue;
-    if (window.last === undefined || time > window.last) {
-      window.last = time;
-      window.lastIds = new Set([row.id]);
-    } else if (time === window.last) {
-      (window.lastIds ??= new Set()).add(row.id);
-    }
+  // The newest time first, then its ids: pages come in update_time order, so building the set
+  // row by row would start a new one for nearly every row.
+  const newest = maxOf(rows, UPDATE_TIME, window.last);
+  if (newest === undefined) return;
+  if (newest !== window.last) {
+    window.last = newest;
+    window.lastIds = new Set();
   }
+  const ids = (window.lastIds ??= new Set());
+  for (const row of rows) if (row[UPDATE_TIME] === newest) ids.add(row.id);
 }
 
 /** v2 cursor lists: `updated_since`/`updated_until` bound each window on the server. */

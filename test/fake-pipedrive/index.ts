@@ -11,7 +11,7 @@ import { Latency } from './http/latency';
 import { BurstLimiter, DailyBudget } from './http/limits';
 import { FakeOAuthServer } from './http/oauth';
 import { Router } from './http/router';
-import { createRequestHandler, ServerControls, ServerRuntime } from './http/server';
+import { createRequestHandler, OnePerTurn, ServerControls, ServerRuntime } from './http/server';
 import { StatsRecorder } from './http/stats';
 import { CursorMemory } from './http/variants';
 import { MissingAddonStatus, ProjectCollection } from './store/projects';
@@ -153,6 +153,7 @@ export class FakePipedrive {
       cursors: new CursorMemory(),
       afterRead: (pathname, pathWithQuery) => this.runAfterReadHooks(pathname, pathWithQuery),
       delay: (ms) => this.delay(ms),
+      pages: new OnePerTurn(),
     };
     const server = createServer(createRequestHandler(runtime));
     await new Promise<void>((resolve, reject) => {

@@ -69,8 +69,8 @@ export interface ServerRuntime {
   afterRead(pathname: string, pathWithQuery: string): Promise<void>;
   /** Resolves after `ms`, unless the fake stops first. */
   delay(ms: number): Promise<void>;
-  /** Resolves when this request may build its answer (one per event-loop turn). */
-  turn?: () => Promise<void>;
+  /** Answers are built one per event-loop turn (see OnePerTurn). */
+  pages: OnePerTurn;
 }
 
 interface Outcome {
@@ -104,7 +104,7 @@ const STATUS_MESSAGES: Record<number, string> = {
  * together: the burst window would count bunches the client never sent. So pages are built one
  * per event-loop turn, with the arrivals of that turn stamped in between.
  */
-class OnePerTurn {
+export class OnePerTurn {
   private readonly waiting: Array<() => void> = [];
   private scheduled = false;
 
@@ -128,8 +128,6 @@ class OnePerTurn {
 }
 
 export function createRequestHandler(runtime: ServerRuntime) {
-  const work = new OnePerTurn();
-  runtime.turn ??= () => work.turn();
   return (request: IncomingMessage, response: ServerResponse): void => {
     handle(runtime, request, response).catch((error: unknown) => {
       // A bug in the fake must be loud, but must not take the test process down.
@@ -267,7 +265,7 @@ async function decide(
     return json(404, errorEnvelope('Unknown method .', { errorCode: 404 }), headers);
   }
   const variant = isAnswerVariant(fault) ? fault : null;
-  await runtime.turn?.();
+  await runtime.pages.turn();
   let result = serve(runtime, route, url, variantQuery(variant, query));
   runtime.cursors.remember(route.template, query.cursor, result);
   if (variant) result = applyVariant(variant, result, variantRequest);
