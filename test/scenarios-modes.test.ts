@@ -32,6 +32,26 @@ import {
 
 const fakeWith = fakePool(TINY);
 
+/** `parent id|value` of each array entry of the live parents updated at or after `since`. */
+function childKeys(
+  fake: FakePipedrive,
+  entity: 'persons' | 'products',
+  array: string,
+  field: string,
+  since?: string,
+): string[] {
+  const keys = new Set<string>();
+  for (const parent of fake.list(entity)) {
+    if (parent.is_deleted === true) continue;
+    if (since && rfc(parent.update_time) < since) continue;
+    for (const entry of (parent[array] as Array<Record<string, unknown>>) ?? []) {
+      const value = entry?.[field];
+      if (value) keys.add(`${String(parent.id)}|${String(value)}`);
+    }
+  }
+  return [...keys].sort();
+}
+
 /** Deals as /deals (open, won, lost, deleted) and /deals/archived list them, by pass. */
 function dealsByPass(fake: FakePipedrive) {
   const deals = fake.list('deals');
@@ -157,17 +177,8 @@ describe('mixed sync modes inside a parent/child group (issue 9, item 1)', () =>
   });
 
   /** Person ids and the distinct email addresses of persons updated at or after `since`. */
-  function emailKeys(fake: FakePipedrive, since?: string): string[] {
-    const keys = new Set<string>();
-    for (const person of fake.list('persons')) {
-      if (person.is_deleted === true) continue;
-      if (since && rfc(person.update_time) < since) continue;
-      for (const email of (person.emails as Array<{ value?: string }>) ?? []) {
-        if (email?.value) keys.add(`${String(person.id)}|${email.value}`);
-      }
-    }
-    return [...keys].sort();
-  }
+  const emailKeys = (fake: FakePipedrive, since?: string): string[] =>
+    childKeys(fake, 'persons', 'emails', 'value', since);
   const emittedEmailKeys = (result: RunResult): string[] =>
     [...new Set(recordsOf(result, 'persons_emails').map((r) => `${r.id}|${r.email_value}`))].sort();
   const livePersons = (fake: FakePipedrive) =>
@@ -241,17 +252,8 @@ describe('mixed sync modes inside a parent/child group (issue 9, item 1)', () =>
   });
 
   /** (product id, currency) of every price of products updated at or after `since`. */
-  function priceKeys(fake: FakePipedrive, since?: string): string[] {
-    const keys = new Set<string>();
-    for (const product of fake.list('products')) {
-      if (product.is_deleted === true) continue;
-      if (since && rfc(product.update_time) < since) continue;
-      for (const price of (product.prices as Array<{ currency?: string }>) ?? []) {
-        if (price?.currency) keys.add(`${String(product.id)}|${price.currency}`);
-      }
-    }
-    return [...keys].sort();
-  }
+  const priceKeys = (fake: FakePipedrive, since?: string): string[] =>
+    childKeys(fake, 'products', 'prices', 'currency', since);
   const emittedPriceKeys = (result: RunResult): string[] =>
     [...new Set(recordsOf(result, 'products_prices').map((r) => `${r.id}|${r.currency}`))].sort();
   const liveProducts = (fake: FakePipedrive) =>
