@@ -6,6 +6,7 @@
  *   npm run bench                        all five targets, sized to take about a minute
  *   npm run bench -- --records 1000000   memory only: read that many deals, RSS at 25/50/75/100%
  *   npm run bench -- --grid              the latency × burst-limit grid only
+ *   npm run bench -- --throughput        loopback throughput against the plain copier only
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -78,8 +79,9 @@ const log = (message: string): void => {
   process.stderr.write(`${message}\n`);
 };
 
-function parseArgs(argv: string[]): { records?: number; grid?: boolean } {
+function parseArgs(argv: string[]): { records?: number; grid?: boolean; throughput?: boolean } {
   if (argv.includes('--grid')) return { grid: true };
+  if (argv.includes('--throughput')) return { throughput: true };
   const index = argv.indexOf('--records');
   if (index === -1) return {};
   const records = Number(argv[index + 1]);
@@ -601,11 +603,29 @@ async function memoryBench(records: number): Promise<void> {
   saveResults(`memory_${records}`, { at: new Date().toISOString(), machine: machine(), ...result });
 }
 
+/** Target 1 alone (about a minute): not saved, the full bench owns latest.json. */
+async function throughputBench(): Promise<void> {
+  const { baseline, connector } = await throughputAndTokens();
+  const ratio = recordsPerSecond(connector) / recordsPerSecond(baseline);
+  const line = (name: string, run: MeasuredRun): string =>
+    `${name}: ${int(recordsPerSecond(run))} rec/s, ${seconds(run.wallMs)}, CPU ${seconds(run.cpuMs)}, peak RSS ${mb(run.peakRssKb)}`;
+  process.stdout.write(
+    [
+      '',
+      `source-pipedrive throughput — ${machine()}`,
+      line('baseline ', baseline),
+      line('connector', connector),
+      `ratio ${ratio.toFixed(2)} (goal ≥ 0.9: ${verdict(ratio >= 0.9)})`,
+      '',
+    ].join('\n'),
+  );
+}
+
 async function main(): Promise<void> {
-  const { records } = parseArgs(process.argv.slice(2));
-  const { grid } = parseArgs(process.argv.slice(2));
+  const { records, grid, throughput } = parseArgs(process.argv.slice(2));
   if (records) await memoryBench(records);
   else if (grid) await gridBench();
+  else if (throughput) await throughputBench();
   else await fullBench();
 }
 

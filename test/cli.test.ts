@@ -122,6 +122,43 @@ describe('spec starts fast', () => {
     expect(JSON.parse(child.stderr)).toEqual([]);
   });
 
+  /** Runs `script` in a plain node (jest's module registry does not use require.cache). */
+  const nodeEval = (script: string): any => {
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    return JSON.parse(child.stdout);
+  };
+
+  test('the streams load the CDK without faros-js-client and the CDK parts they do not use', () => {
+    const loaded = nodeEval(`
+      require(${JSON.stringify(path.join(REPO_ROOT, 'lib', 'streams', 'index.js'))});
+      const real = Object.keys(require.cache).filter((f) => /node_modules\\/(graphql|table|zod)\\//.test(f));
+      process.stdout.write(JSON.stringify(real));`);
+    expect(loaded).toEqual([]);
+  });
+
+  test('the deferred faros-js-client is the real one as soon as the CDK uses it', () => {
+    const result = nodeEval(`
+      const cdk = require(${JSON.stringify(path.join(REPO_ROOT, 'lib', 'cdk.js'))});
+      const before = Object.keys(require.cache).some((f) => /node_modules\\/graphql\\//.test(f));
+      const client = require(require.resolve('faros-js-client', { paths: [require('path').dirname(require.resolve('faros-airbyte-cdk'))] }));
+      const date = client.Utils.toDate('2024-01-02T03:04:05Z');
+      const after = Object.keys(require.cache).some((f) => /node_modules\\/graphql\\//.test(f));
+      const index = require('faros-airbyte-cdk');
+      process.stdout.write(JSON.stringify({
+        before, after, iso: date.toISOString(), hasUtils: 'Utils' in client, keys: Object.keys(client).includes('Utils'),
+        sameClasses: index.AirbyteStreamBase === cdk.AirbyteStreamBase && index.AirbyteLogger === cdk.AirbyteLogger && index.SyncMode === cdk.SyncMode,
+      }));`);
+    expect(result).toEqual({
+      before: false,
+      after: true,
+      iso: '2024-01-02T03:04:05.000Z',
+      hasUtils: true,
+      keys: true,
+      sameClasses: true,
+    });
+  });
+
   test('bin/main spec answers in well under a second', () => {
     const started = process.hrtime.bigint();
     const child = spawnSync(process.execPath, [BIN_MAIN, 'spec'], { encoding: 'utf8' });

@@ -1,4 +1,4 @@
-import { AirbyteLogger, AirbyteMessage } from 'faros-airbyte-cdk';
+import { AirbyteLogger, type AirbyteMessage } from '../cdk';
 
 import type { LogLevel, ProtocolWriter } from './output';
 

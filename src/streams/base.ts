@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { AirbyteLogger, AirbyteStreamBase, SyncMode } from 'faros-airbyte-cdk';
+import { AirbyteLogger, AirbyteStreamBase, SyncMode } from '../cdk';
 
 import type { PipedriveConfig } from '../config';
 import {
