@@ -126,6 +126,19 @@ export interface RequestOptions {
   validate?: (body: Envelope) => string | undefined;
   /** The endpoint belongs to an add-on: its 402 says the add-on is missing, not the account. */
   optional?: boolean;
+  /**
+   * Parse and check the answer only once this resolves: a prefetched page is held as text
+   * until its reader asks for it. A failure found then is retried as usual.
+   */
+  demand?: Promise<void>;
+}
+
+/** An answer as it came back, before anything in it is read. */
+interface Answer {
+  response: AxiosResponse<string>;
+  /** The headers it was sent with (a 401 renews credentials only if they were these). */
+  sent: Record<string, string>;
+  sentAt: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -348,18 +361,12 @@ export class PipedriveClient {
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
       let error: RetryableFailure;
-      await this.gate.acquire();
-      let reserved = false;
       try {
-        await this.reserveBudget(cost, endpoint);
-        reserved = true;
-        this.checkCancelled(scope);
-        const granted = await this.limiter.acquire();
-        if (this.budgetError) throw this.budgetError;
-        if (this.accountError) throw this.accountError;
-        this.checkCancelled(scope);
-        this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.gate.inFlight);
-        return await this.attempt(url, endpoint, query, scope, cost, options, renewed, granted);
+        const answer = await this.send(url, endpoint, query, scope, cost);
+        // A prefetched page waits as text until its reader wants it: parsed objects would be
+        // held (and traced by the GC) all that time, for every lane at once.
+        if (options.demand) await options.demand;
+        return await this.interpret(answer, url, endpoint, scope, options, renewed);
       } catch (failure) {
         if (failure instanceof CredentialsRenewed) {
           // Fresh credentials after a 401: sent once more (through the gate and limiter again).
@@ -368,9 +375,6 @@ export class PipedriveClient {
         }
         if (!(failure instanceof RetryableFailure)) throw failure;
         error = failure;
-      } finally {
-        if (reserved) this.releaseBudget(cost);
-        this.gate.release();
       }
       const isBurst = error.waitMs !== undefined;
       if (isBurst) burstRetries++;
@@ -397,16 +401,43 @@ export class PipedriveClient {
     }
   }
 
-  private async attempt(
+  /**
+   * One request through the gate, the daily budget and the limiter; returns the answer as text
+   * (429s already handled: they throw). What the answer says is `interpret`'s job.
+   */
+  private async send(
     url: string,
     endpoint: string,
     query: Query,
     scope: string,
     staticCost: number,
-    options: RequestOptions,
-    renewed: boolean,
+  ): Promise<Answer> {
+    await this.gate.acquire();
+    let reserved = false;
+    try {
+      await this.reserveBudget(staticCost, endpoint);
+      reserved = true;
+      this.checkCancelled(scope);
+      const granted = await this.limiter.acquire();
+      if (this.budgetError) throw this.budgetError;
+      if (this.accountError) throw this.accountError;
+      this.checkCancelled(scope);
+      this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.gate.inFlight);
+      return await this.exchange(url, endpoint, query, scope, staticCost, granted);
+    } finally {
+      if (reserved) this.releaseBudget(staticCost);
+      this.gate.release();
+    }
+  }
+
+  private async exchange(
+    url: string,
+    endpoint: string,
+    query: Query,
+    scope: string,
+    staticCost: number,
     granted: number,
-  ): Promise<Envelope> {
+  ): Promise<Answer> {
     const windowBefore = this.limiter.inWindow();
     const sent = await this.auth.headers();
     const sentAt = Date.now();
@@ -429,7 +460,19 @@ export class PipedriveClient {
     if (status !== 401) this.stats.add(scope, endpoint, this.costOf(response, staticCost));
     if (status === 429) return this.on429(response, endpoint, windowBefore);
     this.unexplained429s = 0;
+    return { response, sent, sentAt };
+  }
 
+  /** What an answer says: the envelope of a good one, or the failure to throw or retry. */
+  private async interpret(
+    { response, sent, sentAt }: Answer,
+    url: string,
+    endpoint: string,
+    scope: string,
+    options: RequestOptions,
+    renewed: boolean,
+  ): Promise<Envelope> {
+    const status = response.status;
     const body = parseJson(response.data);
     const apiMessage = describeApiError(body, response.data);
     if (status >= 500 || status === 408) {
@@ -707,14 +750,17 @@ export class PipedriveClient {
     const validate = required
       ? (body: Envelope) => (v1Pagination(body) ? undefined : 'has no paging block')
       : undefined;
-    const request = (start: number): Promise<Envelope> =>
+    const request = (start: number, demand?: Promise<void>): Promise<Envelope> =>
       this.get('v1', path, paged ? { ...query, start, limit } : query, scope, {
         validate,
+        demand,
       });
     const starts = new Set<number>([0]);
+    const asked = new Demand();
     let start = 0;
     let pending: Promise<Envelope> | undefined = request(start);
     while (pending) {
+      asked.now();
       const body = await pending;
       pending = undefined;
       const records = listRecords(body, endpoint);
@@ -731,7 +777,7 @@ export class PipedriveClient {
         }
         starts.add(next);
         if (prefetch) {
-          pending = request(next);
+          pending = request(next, asked.later());
           pending.catch(() => undefined);
         }
       }
@@ -769,8 +815,10 @@ export class PipedriveClient {
         ? undefined
         : "has no 'additional_data' (paging block)";
     const cursors = new Set<string>();
+    const asked = new Demand();
     let pending = this.get(version, path, { ...query, limit: PAGE_LIMIT }, scope, { validate });
     for (;;) {
+      asked.now();
       const body = await pending;
       const records = listRecords(body, endpoint);
       const next = body.additional_data?.next_cursor;
@@ -784,6 +832,7 @@ export class PipedriveClient {
         cursors.add(next);
         pending = this.get(version, path, { ...query, limit: PAGE_LIMIT, cursor: next }, scope, {
           validate,
+          demand: asked.later(),
         });
         pending.catch(() => undefined);
       }
@@ -795,6 +844,25 @@ export class PipedriveClient {
       };
       if (!more) return;
     }
+  }
+}
+
+/**
+ * When a paginator's reader asks for its next page: the prefetched request's answer waits for
+ * it as text (see RequestOptions.demand).
+ */
+class Demand {
+  private resolve?: () => void;
+
+  /** A promise that resolves at the next `now()`. */
+  later(): Promise<void> {
+    return new Promise<void>((resolve) => (this.resolve = resolve));
+  }
+
+  /** The reader wants the next page now. */
+  now(): void {
+    this.resolve?.();
+    this.resolve = undefined;
   }
 }
 
