@@ -408,24 +408,31 @@ export class RootStream extends PipedriveStream {
     return this.services.fields;
   }
 
-  /** Rows of one page: shaped, custom fields as columns, coerced, keyed. */
-  shapeRows(records: Row[], pass: PassSpec): Row[] {
+  /**
+   * Rows of one page: shaped, custom fields as columns, coerced, keyed. `inPlace`: the records
+   * are a freshly parsed page nobody reads after this, so each becomes its row itself. That is
+   * the fast way: V8 adds the columns to a parsed object along one shared chain of shapes and
+   * serialises it about 1.5x faster than a copy (and the copy's own cost is gone). Otherwise
+   * (the input is kept, e.g. cached field definitions) each row is a copy.
+   */
+  shapeRows(records: Row[], pass: PassSpec, inPlace = false): Row[] {
     const plan = this.customFieldPlan;
     const shape = this.declaration.shape;
     const v1Fields = this.declaration.customFieldsAt === 'v1';
     const rows: Row[] = new Array(records.length);
     for (let index = 0; index < records.length; index++) {
       const raw = records[index];
-      let row = ownedCopy(raw);
+      let row = inPlace ? raw : ownedCopy(raw);
       if (plan) {
         if (v1Fields) {
           plan.applyV1(raw, row);
           dropUnplannedCustomKeys(row, plan.properties);
         } else {
+          const customFields = raw.custom_fields as Record<string, unknown>;
           // The raw object is not emitted (its values become columns). Undefined, not
           // `delete`: JSON leaves it out, and `delete` would make the row a slow dictionary.
           row.custom_fields = undefined;
-          plan.applyV2(raw.custom_fields as Record<string, unknown>, row);
+          plan.applyV2(customFields, row);
         }
       }
       if (shape) row = shape(row, this);

@@ -354,7 +354,7 @@ class V2PassReader extends WindowedReader {
       )) {
         started = true;
         if (this.stopped) return false;
-        let rows = this.stream.shapeRows(page.records, this.pass);
+        let rows = this.stream.shapeRows(page.records, this.pass, true);
         if (this.sorted && rows.length > 0) {
           const last = sortKey(rows.at(-1));
           stale = last <= previousLast ? stale + 1 : 0;
@@ -455,7 +455,7 @@ async function readV1List(stream: RootStream, pass: PassSpec, request: PassReque
     limit: pass.limit,
   })) {
     if (request.stopped()) return;
-    await pages.hand(stream.shapeRows(page.records, pass), page.listedAfterMs);
+    await pages.hand(stream.shapeRows(page.records, pass, true), page.listedAfterMs);
   }
   pages.end();
 }
@@ -485,7 +485,7 @@ async function readV1Cursor(
     if (request.stopped()) return;
     if (first) listedFromMs = page.listedAfterMs;
     first = false;
-    await pages.hand(stream.shapeRows(page.records, pass), page.listedAfterMs);
+    await pages.hand(stream.shapeRows(page.records, pass, true), page.listedAfterMs);
   }
   // Without Pipedrive's clock (no Date header) there is no safe position: the next run reads
   // everything again.
@@ -629,7 +629,7 @@ async function readV1ById(
     stream.name,
   )) {
     if (request.stopped()) return;
-    const rows = dropOlderSilently(stream.shapeRows(page.records, pass), request.since);
+    const rows = dropOlderSilently(stream.shapeRows(page.records, pass, true), request.since);
     newest = maxOf(rows, UPDATE_TIME, newest);
     await pages.hand(rows, page.listedAfterMs);
   }
@@ -661,7 +661,7 @@ async function readV1NewestFirst(
     { prefetch: false, limit: pass.limit ?? 100 },
   )) {
     if (request.stopped()) return;
-    let rows = stream.shapeRows(page.records, pass);
+    let rows = stream.shapeRows(page.records, pass, true);
     const since = request.since;
     const older = since
       ? rows.findIndex((row) => typeof row[UPDATE_TIME] === 'string' && row[UPDATE_TIME] < since)
