@@ -322,7 +322,29 @@ describe('compileSchemaCoercer', () => {
       a: { type: ['null', 'array'] },
     },
   };
-  const coerce = compileSchemaCoercer(schema);
+  // Generated code, and the loop used where code generation is disabled (forced by making
+  // `Function` throw the way --disallow-code-generation-from-strings does).
+  const generated = compileSchemaCoercer(schema);
+  const originalFunction = globalThis.Function;
+  globalThis.Function = function disallowed() {
+    throw new EvalError('Code generation from strings disallowed for this context');
+  } as unknown as FunctionConstructor;
+  let fallback: ReturnType<typeof compileSchemaCoercer>;
+  try {
+    fallback = compileSchemaCoercer(schema);
+  } finally {
+    globalThis.Function = originalFunction;
+  }
+  const coercers = [
+    ['generated code', generated],
+    ['loop fallback', fallback],
+  ] as const;
+
+  it('the fallback is a different function (the test covers both)', () => {
+    expect(generated.name).toBe('coerce');
+    expect(fallback).not.toBe(generated);
+    expect(fallback.name).not.toBe('coerce');
+  });
 
   it.each<[string, unknown, unknown]>([
     ['col', 42, 42],
@@ -368,47 +390,58 @@ describe('compileSchemaCoercer', () => {
     ['a', { a: 1 }, null],
     ['a', 'x,y', null],
   ])('%s: %p → %p', (column, input, expected) => {
-    const record: Record<string, unknown> = { [column]: input };
-    expect(coerce(record)[column]).toEqual(expected);
+    for (const [, coerce] of coercers) {
+      const record: Record<string, unknown> = { [column]: input };
+      expect(coerce(record)[column]).toEqual(expected);
+    }
   });
 
-  it('coerces in place and returns the same record', () => {
+  it.each(coercers)('%s coerces in place and returns the same record', (_name, coerce) => {
     const record = { col: '1', other: 'kept' };
     expect(coerce(record)).toBe(record);
     expect(record).toEqual({ col: 1, other: 'kept' });
   });
 
-  it('leaves properties the schema does not declare untouched', () => {
-    const nested = { deep: '1' };
-    const record = { unknown: '2024-01-01 10:00:00', nested, col: 7 };
-    coerce(record);
-    expect(record).toEqual({ unknown: '2024-01-01 10:00:00', nested: { deep: '1' }, col: 7 });
-    expect(record.nested).toBe(nested);
-  });
+  it.each(coercers)(
+    '%s leaves properties the schema does not declare untouched',
+    (_name, coerce) => {
+      const nested = { deep: '1' };
+      const record = { unknown: '2024-01-01 10:00:00', nested, col: 7 };
+      coerce(record);
+      expect(record).toEqual({ unknown: '2024-01-01 10:00:00', nested: { deep: '1' }, col: 7 });
+      expect(record.nested).toBe(nested);
+    },
+  );
 
-  it('does not add declared properties the record lacks, and keeps nulls', () => {
-    const record: Record<string, unknown> = { s: null, n: undefined };
-    coerce(record);
-    expect(Object.keys(record)).toEqual(['s', 'n']);
-    expect(record.s).toBeNull();
-    expect(record.n).toBeUndefined();
-  });
+  it.each(coercers)(
+    '%s does not add declared properties the record lacks, and keeps nulls',
+    (_name, coerce) => {
+      const record: Record<string, unknown> = { s: null, n: undefined };
+      coerce(record);
+      expect(Object.keys(record)).toEqual(['s', 'n']);
+      expect(record.s).toBeNull();
+      expect(record.n).toBeUndefined();
+    },
+  );
 
-  it('does not write values that are already right (frozen records pass)', () => {
-    const record = Object.freeze({
-      col: 1,
-      t: '2024-01-01T00:00:00Z',
-      d: '2024-01-01',
-      b: true,
-      n: 1.5,
-      s: 's',
-      o: { a: 1 },
-      a: [1],
-    });
-    expect(() => coerce(record)).not.toThrow();
-  });
+  it.each(coercers)(
+    '%s does not write values that are already right (frozen records pass)',
+    (_name, coerce) => {
+      const record = Object.freeze({
+        col: 1,
+        t: '2024-01-01T00:00:00Z',
+        d: '2024-01-01',
+        b: true,
+        n: 1.5,
+        s: 's',
+        o: { a: 1 },
+        a: [1],
+      });
+      expect(() => coerce(record)).not.toThrow();
+    },
+  );
 
-  it('is idempotent', () => {
+  it.each(coercers)('%s is idempotent', (_name, coerce) => {
     const record = { col: '1', t: '2024-01-01 10:00:00', s: { a: 1 }, o: '{"a":1}' };
     const once = { ...coerce(record) };
     expect(coerce(record)).toEqual(once);
@@ -513,12 +546,14 @@ describe('compileSchemaCoercer', () => {
     const columns = Object.keys(schema.properties ?? {});
 
     it.each(awkwardValues.map((value) => [value]))('every column given %p', (value) => {
-      const record: Record<string, unknown> = { extra: value };
-      for (const column of columns) record[column] = value;
-      coerce(record);
-      const valid = validate(record);
-      expect(validate.errors ?? []).toEqual([]);
-      expect(valid).toBe(true);
+      for (const [, coerce] of coercers) {
+        const record: Record<string, unknown> = { extra: value };
+        for (const column of columns) record[column] = value;
+        coerce(record);
+        const valid = validate(record);
+        expect(validate.errors ?? []).toEqual([]);
+        expect(valid).toBe(true);
+      }
     });
   });
 });
