@@ -1,4 +1,7 @@
+import { ApiTokenAuth, type RequestAuth } from '../src/pipedrive/auth';
+import { PipedriveClient } from '../src/pipedrive/client';
 import { RollingWindowLimiter } from '../src/pipedrive/rate-limiter';
+import { FakePipedrive } from './fake-pipedrive';
 
 describe('RollingWindowLimiter', () => {
   test('never lets more than the limit start in any rolling window', async () => {
@@ -64,5 +67,49 @@ describe('a request that leaves later than its slot', () => {
     expect(limiter.inWindow()).toBe(1);
     clock = 1601;
     expect(limiter.inWindow()).toBe(0);
+  });
+});
+
+describe('the window counts when a request reaches the socket', () => {
+  const TOKEN = 'socket-stamp-token-9d2e';
+  const fake = new FakePipedrive({ seed: 3, token: TOKEN });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+
+  test('a request held up between its stamp and its bytes leaving still gets its full window', async () => {
+    // After the client stamps the first request and hands it to http, the event loop is held
+    // 400 ms (page work on a busy connector) before the new connection's connect callback can
+    // run, so the bytes leave 400 ms after the stamp. With one request per 2 s, the second may
+    // only leave a full window (plus margin) after the first really left. The hold runs at the
+    // end of the current task (after the request is created, before any I/O callback): a
+    // microtask queued 200 deep comes after axios's own chain of promises.
+    const api = new ApiTokenAuth(TOKEN);
+    let held = false;
+    const hold = (): void => {
+      const until = Date.now() + 400;
+      while (Date.now() < until);
+    };
+    const later = (depth: number, task: () => void): void => {
+      if (depth === 0) task();
+      else queueMicrotask(() => later(depth - 1, task));
+    };
+    const auth: RequestAuth = {
+      kind: 'api_token',
+      headers: async () => {
+        if (!held) {
+          held = true;
+          later(200, hold);
+        }
+        return api.headers();
+      },
+      renewAfter401: (sent) => api.renewAfter401(sent),
+      rejectedMessage: (endpoint) => api.rejectedMessage(endpoint),
+    };
+    const client = new PipedriveClient({ baseUrl: fake.url, auth, maxRequestsPer2Seconds: 1 });
+    fake.resetStats();
+    await client.get('v1', '/currencies', {}, 'currencies');
+    await client.get('v1', '/currencies', {}, 'currencies');
+    const [first, second] = fake.requestLog.filter((entry) => entry.path === '/api/v1/currencies');
+    expect(second.t - first.t).toBeGreaterThanOrEqual(2000);
   });
 });

@@ -444,7 +444,11 @@ export class PipedriveClient {
     this.limiter.restamp(granted, sentAt);
     let response: AxiosResponse<string>;
     try {
-      response = await this.http.get<string>(url, { params: cleanQuery(query), headers: sent });
+      response = await this.http.get<string>(url, {
+        params: cleanQuery(query),
+        headers: sent,
+        transport: this.transportStamping(sentAt),
+      });
     } catch (error: any) {
       // Network-level failures: never pass the axios error on (its config holds the token).
       // Nothing was answered, so nothing is counted.
@@ -461,6 +465,25 @@ export class PipedriveClient {
     if (status === 429) return this.on429(response, endpoint, windowBefore);
     this.unexplained429s = 0;
     return { response, sent, sentAt };
+  }
+
+  /**
+   * Node's http/https, as axios would pick them, noting when the request has left: its bytes
+   * reach the socket a while after `sentAt` when the event loop is busy (a new connection
+   * waits for its connect callback behind page work). Measured at 800 ms × 40 with 34 in
+   * flight: up to 220 ms, more than the burst margin. The window counts that later moment.
+   */
+  private transportStamping(sentAt: number): { request: typeof http.request } {
+    const request = ((
+      options: http.RequestOptions,
+      callback?: (res: http.IncomingMessage) => void,
+    ) => {
+      const module = options.protocol === 'https:' ? https : http;
+      const outgoing = module.request(options, callback);
+      outgoing.once('finish', () => this.limiter.restamp(sentAt, Date.now()));
+      return outgoing;
+    }) as typeof http.request;
+    return { request };
   }
 
   /** What an answer says: the envelope of a good one, or the failure to throw or retry. */
