@@ -102,8 +102,8 @@ describe('the window counts when a request reaches the socket', () => {
         }
         return api.headers();
       },
-      renewAfter401: (sent) => api.renewAfter401(sent),
-      rejectedMessage: (endpoint) => api.rejectedMessage(endpoint),
+      renewAfter401: api.renewAfter401.bind(api),
+      rejectedMessage: api.rejectedMessage.bind(api),
     };
     const client = new PipedriveClient({ baseUrl: fake.url, auth, maxRequestsPer2Seconds: 1 });
     fake.resetStats();
@@ -111,5 +111,30 @@ describe('the window counts when a request reaches the socket', () => {
     await client.get('v1', '/currencies', {}, 'currencies');
     const [first, second] = fake.requestLog.filter((entry) => entry.path === '/api/v1/currencies');
     expect(second.t - first.t).toBeGreaterThanOrEqual(2000);
+  });
+});
+
+describe('spreading a window over its parts', () => {
+  test('at most a quarter of the limit starts in any quarter window, and the rate stays the limit', async () => {
+    const limiter = new RollingWindowLimiter(8, 400, 0, Date.now, 4);
+    const starts: number[] = [];
+    await Promise.all(
+      Array.from({ length: 24 }, async () => {
+        starts.push(await limiter.acquire());
+      }),
+    );
+    starts.sort((a, b) => a - b);
+    for (let i = 0; i < starts.length; i++) {
+      expect(
+        starts.filter((t) => t >= starts[i] && t < starts[i] + 100).length,
+      ).toBeLessThanOrEqual(2);
+      expect(
+        starts.filter((t) => t >= starts[i] && t < starts[i] + 400).length,
+      ).toBeLessThanOrEqual(8);
+    }
+    // 24 at 8 per 400 ms: three windows' worth, so a little over two windows from first to last
+    // (spreading costs no rate), where bursts of 8 would have taken just over 800 ms too.
+    expect(starts[23] - starts[0]).toBeGreaterThanOrEqual(800);
+    expect(starts[23] - starts[0]).toBeLessThan(1300);
   });
 });

@@ -14,6 +14,13 @@ export class RollingWindowLimiter {
     // Start times are measured here, arrivals there: keep a small margin.
     private marginMs = 60,
     private readonly now: () => number = Date.now,
+    /**
+     * Spreads each window's starts over this many parts (at most limit / parts per part of the
+     * window) instead of letting a whole window leave at once. The rate over a window is the
+     * same; what changes is that requests in flight do not echo one burst per window, which
+     * arrives bunched and is what a server's window miscounts first. 1: no spreading.
+     */
+    private readonly paceParts = 1,
   ) {}
 
   /**
@@ -94,6 +101,18 @@ export class RollingWindowLimiter {
     while (this.starts.length > 0 && this.starts[0] <= horizon) this.starts.shift();
   }
 
+  /** When the latest part of the window (see paceParts) has room for one more start. */
+  private pacedUntil(now: number): number {
+    if (this.paceParts <= 1) return now;
+    const partMs = (this.windowMs + this.marginMs) / this.paceParts;
+    const perPart = Math.max(1, Math.ceil(this.limit / this.paceParts));
+    const { starts } = this;
+    if (starts.length < perPart) return now;
+    // The perPart-th latest start: once it is a part's length ago, the part has room.
+    const boundary = starts[starts.length - perPart];
+    return boundary > now - partMs ? Math.ceil(boundary + partMs) + 1 : now;
+  }
+
   private async waitForSlot(): Promise<number> {
     for (;;) {
       const now = this.now();
@@ -102,11 +121,17 @@ export class RollingWindowLimiter {
         continue;
       }
       this.expire(now);
-      if (this.starts.length < this.limit) {
-        this.starts.push(now);
-        return now;
+      if (this.starts.length >= this.limit) {
+        await sleep(this.starts[0] + this.windowMs + this.marginMs - now + 1);
+        continue;
       }
-      await sleep(this.starts[0] + this.windowMs + this.marginMs - now + 1);
+      const paced = this.pacedUntil(now);
+      if (paced > now) {
+        await sleep(paced - now);
+        continue;
+      }
+      this.starts.push(now);
+      return now;
     }
   }
 }
