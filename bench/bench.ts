@@ -438,7 +438,7 @@ async function fullBench(): Promise<void> {
       '',
       '',
     ],
-    ['', 'connector / baseline', pct(ratio), '', '≥ 70%', verdict(ratio >= 0.7)],
+    ['', 'connector / baseline', pct(ratio), '', '≥ 90%', verdict(ratio >= 0.9)],
     [
       '2 Burst limit',
       `requests/s at ${BURST_LIMIT} per 2 s`,

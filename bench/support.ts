@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+
+import { temporaryDirectory } from '../test/helpers/temp';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const BIN_MAIN = path.join(REPO_ROOT, 'bin', 'main');
@@ -114,8 +115,7 @@ export type StatsDelta = ReturnType<typeof statsDelta>;
 // ---- temporary input files -------------------------------------------------------------------
 
 export function writeInputs(files: Record<string, unknown>): Record<string, string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-bench-'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = temporaryDirectory('pd-bench-');
   const paths: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {
     paths[name] = path.join(dir, `${name}.json`);

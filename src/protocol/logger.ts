@@ -1,5 +1,4 @@
 import { AirbyteLogger, type AirbyteMessage } from '../cdk';
-
 import type { LogLevel, ProtocolWriter } from './output';
 
 /**

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { AirbyteLogger, AirbyteStreamBase, SyncMode } from '../cdk';
-
 import type { PipedriveConfig } from '../config';
 import {
   type CustomFieldPlan,
@@ -374,6 +373,14 @@ export class RootStream extends PipedriveStream {
   ) {
     super(services, declaration);
   }
+
+  /**
+   * Resolves once this stream and the members of its group are prepared (field definitions
+   * loaded, custom-field plans made). The runner starts the passes meanwhile: their first
+   * requests go out at once, and the readers shape rows only after this (one round trip less
+   * before the first rows on a slow network).
+   */
+  ready: Promise<void> = Promise.resolve();
 
   get passes(): PassSpec[] {
     return this.declaration.passes;

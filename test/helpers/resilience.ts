@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { ofType, type RunResult } from './connector';
+import { temporaryDirectory } from './temp';
 
 /** Primary keys of the streams whose key is not `id`. */
 const PRIMARY_KEYS: Record<string, string[]> = {
@@ -45,8 +45,7 @@ export function allOutput(run: { stdout: string; stderr: string }): string {
 
 /** Writes raw text to a temporary file (for malformed JSON inputs). */
 export function tempFile(name: string, text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-resilience-'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = temporaryDirectory('pd-resilience-');
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
