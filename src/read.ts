@@ -261,10 +261,17 @@ class SyncRun {
     for (const member of members) await this.writer.streamStatus(member.stream.name, 'RUNNING');
     try {
       const rootMember = members.find((member) => member.stream === root);
-      await root.prepare(rootMember?.catalogSchema);
-      for (const member of members) await member.stream.prepare(member.catalogSchema);
       this.plan(group);
-      await this.readPasses(group);
+      // The passes start while the field definitions load: their first requests are on the
+      // way meanwhile, and rows are shaped only once every member is prepared (root.ready).
+      const ready = (async () => {
+        await root.prepare(rootMember?.catalogSchema);
+        for (const member of members) await member.stream.prepare(member.catalogSchema);
+      })();
+      root.ready = ready;
+      const [prepared, passes] = await Promise.allSettled([ready, this.readPasses(group)]);
+      if (prepared.status === 'rejected') throw prepared.reason;
+      if (passes.status === 'rejected') throw passes.reason;
       // A pass that learns its position only at its end (newest-first lists) finishes a last
       // leaf after its last page: the final state below must carry it.
       for (const pass of root.passes) this.advance(group, pass);
@@ -326,6 +333,8 @@ class SyncRun {
 
   private async readPasses(group: Group): Promise<void> {
     const { root } = group;
+    // A declaration's own reader (field definitions, goals, mail) may shape rows at once.
+    if (root.declaration.read) await root.ready;
     const read = root.declaration.read ?? readPass;
     const outcomes = await Promise.allSettled(
       root.passes.map((pass) => {

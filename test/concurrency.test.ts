@@ -273,3 +273,46 @@ describe('one big stream over loopback (no latency)', () => {
     expect(new Set(recordsOf(result, 'deals').map((deal) => deal.id)).size).toBe(3010);
   });
 });
+
+describe('the first pages are asked for while the field definitions load', () => {
+  // A fixed 400 ms per answer, no jitter: a request that waited for another's answer arrives
+  // at least 400 ms after it.
+  const fake = new FakePipedrive({
+    seed: 65,
+    token: TOKEN,
+    latency: { baseMs: 400, jitterMs: 0 },
+    sizes: { deals: 300, persons: 200, archivedDeals: 5, deletedDeals: 5 },
+  });
+  let result: RunResult;
+  beforeAll(async () => {
+    await fake.start();
+    result = await runConnector(['read'], {
+      config: { api_token: TOKEN, api_url: fake.url },
+      catalog: configuredCatalog([
+        { name: 'deals', syncMode: 'incremental' },
+        { name: 'deal_products', syncMode: 'incremental' },
+        { name: 'persons', syncMode: 'full_refresh' },
+        { name: 'persons_emails', syncMode: 'full_refresh' },
+      ]),
+    });
+  });
+  afterAll(() => fake.stop());
+
+  test('each list request leaves before its field definitions are answered; rows have their custom columns', () => {
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    expect(errorsOf(result)).toEqual([]);
+    const arrival = (path: string): number =>
+      fake.requestLog.find((entry) => entry.path === path)!.t;
+    expect(arrival('/api/v2/deals') - arrival('/api/v1/dealFields')).toBeLessThan(300);
+    expect(arrival('/api/v2/persons') - arrival('/api/v1/personFields')).toBeLessThan(300);
+    // The rows were shaped with the plan: custom fields are named columns, the hash object gone.
+    const deals = recordsOf(result, 'deals');
+    expect(deals).toHaveLength(fake.count('deals'));
+    const customColumns = Object.keys(deals[0]).filter((key) => /^[a-f0-9]{40}$/.test(key));
+    expect(customColumns).toEqual([]);
+    expect(deals.every((deal) => !('custom_fields' in deal))).toBe(true);
+    expect(deals.every((deal) => 'seats' in deal && 'contract_value_currency' in deal)).toBe(true);
+    expect(recordsOf(result, 'persons')).toHaveLength(fake.count('persons'));
+  });
+});

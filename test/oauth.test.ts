@@ -207,7 +207,9 @@ describe('OAuth 2 through bin/main', () => {
   });
 
   test('revoked mid-sync: the sync stops with a config_error and keeps its states', async () => {
-    const fake = await startFake();
+    // Enough pages that requests are still to come after the first STATE (the first requests
+    // of every stream leave together, so a small company can be read before it).
+    const fake = await startFake({ sizes: { ...SIZES, deals: 6000, persons: 4000 } });
     const valid = fake.oauth.issueAccessToken(3600);
     let revoked = false;
     const result = await run(['read'], {

@@ -353,6 +353,7 @@ class V2PassReader extends WindowedReader {
         this.stream.name,
       )) {
         started = true;
+        await this.stream.ready;
         if (this.stopped) return false;
         let rows = this.stream.shapeRows(page.records, this.pass, true);
         if (this.sorted && rows.length > 0) {
@@ -454,6 +455,7 @@ async function readV1List(stream: RootStream, pass: PassSpec, request: PassReque
     paged: pass.paged,
     limit: pass.limit,
   })) {
+    await stream.ready;
     if (request.stopped()) return;
     await pages.hand(stream.shapeRows(page.records, pass, true), page.listedAfterMs);
   }
@@ -482,6 +484,7 @@ async function readV1Cursor(
     pass.query ?? {},
     stream.name,
   )) {
+    await stream.ready;
     if (request.stopped()) return;
     if (first) listedFromMs = page.listedAfterMs;
     first = false;
@@ -563,6 +566,7 @@ class V1SinceReader extends WindowedReader {
         this.stream.name,
         { validate: paging },
       );
+      await this.stream.ready;
       const records = listRecords(body, this.endpoint);
       const more = Boolean(v1Pagination(body)?.more_items_in_collection);
       const times = records.map((record) => toTimestamp(record.update_time));
@@ -628,6 +632,7 @@ async function readV1ById(
     { ...pass.query, sort: 'id ASC' },
     stream.name,
   )) {
+    await stream.ready;
     if (request.stopped()) return;
     const rows = dropOlderSilently(stream.shapeRows(page.records, pass, true), request.since);
     newest = maxOf(rows, UPDATE_TIME, newest);
@@ -660,6 +665,7 @@ async function readV1NewestFirst(
     stream.name,
     { prefetch: false, limit: pass.limit ?? 100 },
   )) {
+    await stream.ready;
     if (request.stopped()) return;
     let rows = stream.shapeRows(page.records, pass, true);
     const since = request.since;
