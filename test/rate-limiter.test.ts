@@ -138,3 +138,19 @@ describe('spreading a window over its parts', () => {
     expect(starts[23] - starts[0]).toBeLessThan(1300);
   });
 });
+
+describe('the stamping transport speaks both protocols', () => {
+  test.each(['http', 'https'])(
+    '%s: a refused connection is a network error, not a wrong-protocol one',
+    async (scheme) => {
+      // Port 9 (discard) is closed here: the request gets as far as connecting.
+      const client = new PipedriveClient({
+        baseUrl: `${scheme}://127.0.0.1:9`,
+        apiToken: 'protocol-test-token-1234',
+        maxRequestsPer2Seconds: 10,
+        maxAttempts: 1,
+      });
+      await expect(client.get('v1', '/users/me', {}, 'check')).rejects.toThrow(/ECONNREFUSED/);
+    },
+  );
+});
