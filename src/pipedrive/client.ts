@@ -452,12 +452,13 @@ export class PipedriveClient {
     const sent = await this.auth.headers();
     const sentAt = Date.now();
     this.limiter.restamp(granted, sentAt);
+    let leftAt = sentAt;
     let response: AxiosResponse<string>;
     try {
       response = await this.http.get<string>(url, {
         params: cleanQuery(query),
         headers: sent,
-        transport: this.transportStamping(sentAt),
+        transport: this.transportStamping(sentAt, (at) => (leftAt = at)),
       });
     } catch (error: any) {
       // Network-level failures: never pass the axios error on (its config holds the token).
@@ -468,7 +469,9 @@ export class PipedriveClient {
     }
     const receivedAt = Date.now();
     const status = response.status;
-    this.gate.observe(receivedAt - sentAt);
+    // The round trip from when the bytes left: time this process took to send them is not
+    // the network's (a burst of first requests on a fast network would look like a slow one).
+    this.gate.observe(receivedAt - leftAt);
     this.observeClock(response, receivedAt);
     this.observeRateHeaders(response, windowBefore);
     if (status !== 401) this.stats.add(scope, endpoint, this.costOf(response, staticCost));
@@ -483,14 +486,21 @@ export class PipedriveClient {
    * waits for its connect callback behind page work). Measured at 800 ms × 40 with 34 in
    * flight: up to 220 ms, more than the burst margin. The window counts that later moment.
    */
-  private transportStamping(sentAt: number): { request: typeof http.request } {
+  private transportStamping(
+    sentAt: number,
+    left: (at: number) => void,
+  ): { request: typeof http.request } {
     const request = ((
       options: http.RequestOptions,
       callback?: (res: http.IncomingMessage) => void,
     ) => {
       const module = options.protocol === 'https:' ? https : http;
       const outgoing = module.request(options, callback);
-      outgoing.once('finish', () => this.limiter.restamp(sentAt, Date.now()));
+      outgoing.once('finish', () => {
+        const at = Date.now();
+        left(at);
+        this.limiter.restamp(sentAt, at);
+      });
       return outgoing;
     }) as typeof http.request;
     return { request };
