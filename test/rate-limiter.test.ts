@@ -111,6 +111,11 @@ describe('the window counts when a request reaches the socket', () => {
     await client.get('v1', '/currencies', {}, 'currencies');
     const [first, second] = fake.requestLog.filter((entry) => entry.path === '/api/v1/currencies');
     expect(second.t - first.t).toBeGreaterThanOrEqual(2000);
+    // The request id the agent uses to find the request is taken off before it is sent.
+    expect(fake.requestLog.length).toBeGreaterThan(0);
+    for (const entry of fake.requestLog) {
+      expect(Object.keys(entry.headers)).not.toContain('x-source-pipedrive-request-id');
+    }
   });
 });
 
@@ -139,7 +144,7 @@ describe('spreading a window over its parts', () => {
   });
 });
 
-describe('the stamping transport speaks both protocols', () => {
+describe('the departure-noting agents serve both protocols', () => {
   test.each(['http', 'https'])(
     '%s: a refused connection is a network error, not a wrong-protocol one',
     async (scheme) => {
