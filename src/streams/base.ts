@@ -416,11 +416,19 @@ export class RootStream extends PipedriveStream {
   }
 
   /**
-   * Rows of one page: shaped, custom fields as columns, coerced, keyed. `inPlace`: the records
-   * are a freshly parsed page nobody reads after this, so each becomes its row itself. That is
-   * the fast way: V8 adds the columns to a parsed object along one shared chain of shapes and
-   * serialises it about 1.5x faster than a copy (and the copy's own cost is gone). Otherwise
-   * (the input is kept, e.g. cached field definitions) each row is a copy.
+   * The rows of a freshly parsed list page that nobody reads afterwards, once the stream is
+   * ready (see `ready`): each record becomes its row itself. That is the fast way: V8 adds the
+   * columns to a parsed object along one shared chain of shapes and serialises it about 1.5x
+   * faster than a copy (and the copy's own cost is gone).
+   */
+  async shapePage(records: Row[], pass: PassSpec): Promise<Row[]> {
+    await this.ready;
+    return this.shapeRows(records, pass, true);
+  }
+
+  /**
+   * Rows of one page: shaped, custom fields as columns, coerced, keyed; each a copy, the input
+   * is kept (cached field definitions, raw ids a reader still needs). `inPlace`: see shapePage.
    */
   shapeRows(records: Row[], pass: PassSpec, inPlace = false): Row[] {
     const plan = this.customFieldPlan;

@@ -353,9 +353,8 @@ class V2PassReader extends WindowedReader {
         this.stream.name,
       )) {
         started = true;
-        await this.stream.ready;
         if (this.stopped) return false;
-        let rows = this.stream.shapeRows(page.records, this.pass, true);
+        let rows = await this.stream.shapePage(page.records, this.pass);
         if (this.sorted && rows.length > 0) {
           const last = sortKey(rows.at(-1));
           stale = last <= previousLast ? stale + 1 : 0;
@@ -455,9 +454,8 @@ async function readV1List(stream: RootStream, pass: PassSpec, request: PassReque
     paged: pass.paged,
     limit: pass.limit,
   })) {
-    await stream.ready;
     if (request.stopped()) return;
-    await pages.hand(stream.shapeRows(page.records, pass, true), page.listedAfterMs);
+    await pages.hand(await stream.shapePage(page.records, pass), page.listedAfterMs);
   }
   pages.end();
 }
@@ -484,11 +482,10 @@ async function readV1Cursor(
     pass.query ?? {},
     stream.name,
   )) {
-    await stream.ready;
     if (request.stopped()) return;
     if (first) listedFromMs = page.listedAfterMs;
     first = false;
-    await pages.hand(stream.shapeRows(page.records, pass, true), page.listedAfterMs);
+    await pages.hand(await stream.shapePage(page.records, pass), page.listedAfterMs);
   }
   // Without Pipedrive's clock (no Date header) there is no safe position: the next run reads
   // everything again.
@@ -632,9 +629,8 @@ async function readV1ById(
     { ...pass.query, sort: 'id ASC' },
     stream.name,
   )) {
-    await stream.ready;
     if (request.stopped()) return;
-    const rows = dropOlderSilently(stream.shapeRows(page.records, pass, true), request.since);
+    const rows = dropOlderSilently(await stream.shapePage(page.records, pass), request.since);
     newest = maxOf(rows, UPDATE_TIME, newest);
     await pages.hand(rows, page.listedAfterMs);
   }
@@ -665,9 +661,8 @@ async function readV1NewestFirst(
     stream.name,
     { prefetch: false, limit: pass.limit ?? 100 },
   )) {
-    await stream.ready;
     if (request.stopped()) return;
-    let rows = stream.shapeRows(page.records, pass, true);
+    let rows = await stream.shapePage(page.records, pass);
     const since = request.since;
     const older = since
       ? rows.findIndex((row) => typeof row[UPDATE_TIME] === 'string' && row[UPDATE_TIME] < since)
