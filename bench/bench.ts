@@ -396,7 +396,7 @@ function gridTable(grid: { unthrottled: GridCell; cells: GridCell[] }): string {
       'llrrrrrlrr',
     ),
     '',
-    `Ceiling: the burst limit / 2 s, or the connector's own rate without latency or limit when lower (${u.requestsPerSecond.toFixed(1)} requests/s here, ${int(u.records)} records in ${seconds(u.wallMs)}, ${u.requests} requests). Each cell is one full sync of ${int(u.records)} records (every stream but deals_flow), the fake in its own process with latency = base + up to a third of it in jitter.`,
+    `Ceiling: the burst limit / 2 s, or the connector's own rate without latency or limit when lower (the fastest of 3 runs: ${u.requestsPerSecond.toFixed(1)} requests/s here, ${int(u.records)} records in ${seconds(u.wallMs)}, ${u.requests} requests). Each cell is one full sync of ${int(u.records)} records (every stream but deals_flow), the fake in its own process with latency = base + up to a third of it in jitter.`,
   ].join('\n');
 }
 

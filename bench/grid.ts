@@ -18,6 +18,8 @@ import {
 
 export const GRID_LATENCIES_MS = [0, 100, 300, 800];
 export const GRID_LIMITS = [20, 40, 120];
+/** Unthrottled runs whose fastest sets the ceiling. */
+const CEILING_RUNS = 3;
 
 /** About 118,000 records in 335 requests (deal products 100 deals a call): 5.6 s at 60 requests/s. */
 export const GRID_SIZES = {
@@ -158,7 +160,13 @@ export async function latencyGrid(log: (message: string) => void): Promise<{
   cells: GridCell[];
 }> {
   log('Latency grid: one full sync (every stream but deals_flow) per cell…');
-  const base = await runCell(0, null, log);
+  // The ceiling is the fastest of a few unthrottled runs: one slow run (other load on the
+  // machine) would inflate every share of the 120 / 2 s column, past 100% even.
+  let base = await runCell(0, null, log);
+  for (let run = 1; run < CEILING_RUNS; run++) {
+    const again = await runCell(0, null, log);
+    if (again.requestsPerSecond > base.requestsPerSecond) base = again;
+  }
   const unthrottled: GridCell = { ...base, ceilingPerSecond: null, share: null };
   const cells: GridCell[] = [];
   for (const latencyMs of GRID_LATENCIES_MS) {
