@@ -159,3 +159,35 @@ describe('the departure-noting agents serve both protocols', () => {
     },
   );
 });
+
+describe('a full window of our own is no reason to pause', () => {
+  const TOKEN = 'own-window-token-51c0';
+  // Limit 2 per 2 s: the two requests leave a paced half window apart, and the second one's
+  // answer (x-ratelimit-remaining: 0, counted on its arrival) comes back 1.2 s later, when the
+  // first has left our window. Our window held both when the second left: nothing to pause for.
+  const fake = new FakePipedrive({ seed: 3, token: TOKEN, burstLimit: 2, latencyMs: 1200 });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+
+  test('remaining 0 that our own requests explain does not hold the next ones', async () => {
+    const pauses = jest.spyOn(RollingWindowLimiter.prototype, 'pauseFor');
+    try {
+      const client = new PipedriveClient({
+        baseUrl: fake.url,
+        apiToken: TOKEN,
+        maxRequestsPer2Seconds: 2,
+      });
+      fake.resetStats();
+      await Promise.all([
+        client.get('v1', '/currencies', {}, 'currencies'),
+        client.get('v1', '/currencies', {}, 'currencies'),
+      ]);
+      // The second answer said the window was spent: Pipedrive's count, and ours.
+      expect(fake.stats.maxRequestsInAnyWindow).toBe(2);
+      expect(fake.stats.responses429).toBe(0);
+      expect(pauses).not.toHaveBeenCalled();
+    } finally {
+      pauses.mockRestore();
+    }
+  });
+});

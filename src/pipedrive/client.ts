@@ -427,13 +427,14 @@ export class PipedriveClient {
     scope: string,
     staticCost: number,
   ): Promise<Answer> {
-    await this.gate.acquire();
+    await this.gate.acquire(scope);
     let reserved = false;
     try {
       await this.reserveBudget(staticCost, endpoint);
       reserved = true;
       this.checkCancelled(scope);
-      const granted = await this.limiter.acquire();
+      // Like the gate: the request of the stream with the fewest under way leaves first.
+      const granted = await this.limiter.acquire(() => this.gate.load(scope));
       if (this.budgetError) throw this.budgetError;
       if (this.accountError) throw this.accountError;
       this.checkCancelled(scope);
@@ -441,7 +442,7 @@ export class PipedriveClient {
       return await this.exchange(url, endpoint, query, scope, staticCost, granted);
     } finally {
       if (reserved) this.releaseBudget(staticCost);
-      this.gate.release();
+      this.gate.release(scope);
     }
   }
 
@@ -697,12 +698,14 @@ export class PipedriveClient {
     }
     // When our own window is full the limiter already waits exactly until its oldest request
     // leaves; x-ratelimit-reset is rounded up to whole seconds, and pausing for it cost ~15%
-    // of the allowed rate. Pause only when Pipedrive counts requests we did not send.
+    // of the allowed rate. Pause only when Pipedrive counts requests we did not send: more
+    // than our window held when this request left (Pipedrive counted on its arrival; by the
+    // time the answer is back, a round trip later, our window has moved on and looks emptier).
     if (
       remaining !== undefined &&
       remaining <= 0 &&
       response.status !== 429 &&
-      this.limiter.inWindow() < this.limiter.currentLimit
+      windowBefore < this.limiter.currentLimit
     ) {
       this.limiter.pauseFor(Math.max(1, reset ?? 2) * 1000);
     }
