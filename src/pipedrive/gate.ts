@@ -12,8 +12,15 @@ const MIN_TARGET = 2;
  * How many requests may be in flight at once. The burst limit caps requests per 2 s; to use
  * it over a real network the connector needs about (allowed rate × round-trip time) requests
  * in flight (Little's law), plus headroom for jitter. The gate measures the round-trip time
- * and adapts its target; callers beyond the target wait in FIFO order, so no stream can jump
- * the queue and memory stays bounded (each request in flight holds at most one page).
+ * and adapts its target; callers beyond the target wait, and memory stays bounded (each
+ * request in flight holds at most one page).
+ *
+ * Who goes first when a place frees: the waiter whose scope (stream) holds the fewest places,
+ * the earliest of equals. A list read page after page is a chain (each page asks for the next
+ * once it is answered) and a fan-out is a crowd (a page of deals asks for five batches at
+ * once); served in arrival order, every page of the chain would queue behind the crowd, and the
+ * one-lane stream would finish long after the rest, alone on the wire. Served by load, a chain
+ * moves at the pace of the network and the crowd fills the places left.
  *
  * When this process itself is the bottleneck (its event loop is busy parsing and writing), a
  * longer round trip only means answers wait for the CPU: more requests in flight would only
@@ -22,7 +29,9 @@ const MIN_TARGET = 2;
  */
 export class ConcurrencyGate {
   private active = 0;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters: Array<{ scope: string; resolve: () => void }> = [];
+  /** Places held per scope. */
+  private readonly held = new Map<string, number>();
   /** Smoothed round-trip time of answered requests, ms; starts as a guess for the internet. */
   private latencyMs = 300;
   private samples = 0;
@@ -48,7 +57,7 @@ export class ConcurrencyGate {
     // quarter of the burst limit was tried: on a fast network the burst's own queueing made
     // the first round trips look slow, lanes split, and a full sync took 2-7% more pages.)
     if (this.samples === 0) return Math.min(this.cap, 4);
-    const needed = Math.ceil(this.allowedPerSecond() * (this.latencyMs / 1000) * 1.5) + 2;
+    const needed = Math.ceil(this.allowedPerSecond() * (this.latencyMs / 1000) * 2) + 4;
     // The cap wins: max_concurrent_requests promises "never more than this", 1 included.
     return Math.min(this.cap, Math.max(MIN_TARGET, Math.min(this.cpuCeiling, needed)));
   }
@@ -71,17 +80,30 @@ export class ConcurrencyGate {
     return this.shortestMs;
   }
 
-  async acquire(): Promise<void> {
-    if (this.active < this.target && this.waiters.length === 0) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  /** Places the requests of `scope` hold now (granted and not released). */
+  load(scope: string): number {
+    return this.held.get(scope) ?? 0;
   }
 
-  release(): void {
+  async acquire(scope = ''): Promise<void> {
+    if (this.active < this.target && this.waiters.length === 0) {
+      this.take(scope);
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push({ scope, resolve }));
+  }
+
+  release(scope = ''): void {
     this.active--;
+    const held = (this.held.get(scope) ?? 1) - 1;
+    if (held > 0) this.held.set(scope, held);
+    else this.held.delete(scope);
     this.wake();
+  }
+
+  private take(scope: string): void {
+    this.active++;
+    this.held.set(scope, (this.held.get(scope) ?? 0) + 1);
   }
 
   /** Records the round-trip time of one answered request. */
@@ -113,8 +135,15 @@ export class ConcurrencyGate {
 
   private wake(): void {
     while (this.waiters.length > 0 && this.active < this.target) {
-      this.active++;
-      this.waiters.shift()!();
+      let best = 0;
+      for (let index = 1; index < this.waiters.length; index++) {
+        if (this.load(this.waiters[index].scope) < this.load(this.waiters[best].scope)) {
+          best = index;
+        }
+      }
+      const [waiter] = this.waiters.splice(best, 1);
+      this.take(waiter.scope);
+      waiter.resolve();
     }
   }
 }

@@ -5,7 +5,8 @@
  */
 export class RollingWindowLimiter {
   private readonly starts: number[] = [];
-  private queue: Promise<void> = Promise.resolve();
+  private readonly waiters: Array<{ rank: () => number; resolve: (start: number) => void }> = [];
+  private pumping = false;
   private pausedUntil = 0;
 
   constructor(
@@ -24,16 +25,15 @@ export class RollingWindowLimiter {
   ) {}
 
   /**
-   * Resolves when one more request may start (with the start time the window counts); callers
-   * are served in order.
+   * Resolves when one more request may start (with the start time the window counts). Of the
+   * callers waiting when a slot frees, the one with the lowest `rank` goes first (ties: the
+   * one that asked first); without ranks, callers are served in order.
    */
-  acquire(): Promise<number> {
-    const turn = this.queue.then(() => this.waitForSlot());
-    this.queue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  acquire(rank: () => number = NO_RANK): Promise<number> {
+    return new Promise((resolve) => {
+      this.waiters.push({ rank, resolve });
+      if (!this.pumping) void this.pump();
+    });
   }
 
   /** Requests allowed per window now. */
@@ -113,27 +113,52 @@ export class RollingWindowLimiter {
     return boundary > now - partMs ? Math.ceil(boundary + partMs) + 1 : now;
   }
 
-  private async waitForSlot(): Promise<number> {
-    for (;;) {
-      const now = this.now();
-      if (now < this.pausedUntil) {
-        await sleep(this.pausedUntil - now);
-        continue;
+  /** Grants the waiting callers one at a time, each as soon as the window has room. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.waiters.length > 0) {
+        const now = this.now();
+        const wait = this.waitBeforeSlot(now);
+        if (wait > 0) {
+          await sleep(wait);
+          continue;
+        }
+        this.starts.push(now);
+        this.waiters.splice(bestWaiter(this.waiters), 1)[0].resolve(now);
       }
-      this.expire(now);
-      if (this.starts.length >= this.limit) {
-        await sleep(this.starts[0] + this.windowMs + this.marginMs - now + 1);
-        continue;
-      }
-      const paced = this.pacedUntil(now);
-      if (paced > now) {
-        await sleep(paced - now);
-        continue;
-      }
-      this.starts.push(now);
-      return now;
+    } finally {
+      this.pumping = false;
     }
   }
+
+  /** Milliseconds until one more start fits the window (0: now). */
+  private waitBeforeSlot(now: number): number {
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    this.expire(now);
+    if (this.starts.length >= this.limit) {
+      return this.starts[0] + this.windowMs + this.marginMs - now + 1;
+    }
+    const paced = this.pacedUntil(now);
+    return paced > now ? paced - now : 0;
+  }
+}
+
+const NO_RANK = (): number => 0;
+
+/** The waiter with the lowest rank, the earliest of equals. */
+function bestWaiter(waiters: Array<{ rank: () => number }>): number {
+  if (waiters.length === 1) return 0;
+  let best = 0;
+  let bestRank = waiters[0].rank();
+  for (let index = 1; index < waiters.length; index++) {
+    const rank = waiters[index].rank();
+    if (rank < bestRank) {
+      best = index;
+      bestRank = rank;
+    }
+  }
+  return best;
 }
 
 export function sleep(ms: number): Promise<void> {

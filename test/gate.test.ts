@@ -1,0 +1,69 @@
+import { ConcurrencyGate } from '../src/pipedrive/gate';
+import { RollingWindowLimiter } from '../src/pipedrive/rate-limiter';
+
+/**
+ * Who goes first when requests wait: the stream holding the fewest places (a list read page
+ * after page) before the one holding many (a fan-out's crowd of batches); equals in order.
+ */
+/** Lets every granted waiter run its continuation. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('the gate serves the least loaded stream first', () => {
+  test('a chain waiting behind a crowd gets the first free place', async () => {
+    // Before any round trip is measured the gate allows min(cap, 4): here 2.
+    const gate = new ConcurrencyGate(2, () => 10);
+    await gate.acquire('deal_products');
+    await gate.acquire('deal_products');
+    expect(gate.load('deal_products')).toBe(2);
+    const order: string[] = [];
+    const wait = (scope: string) => gate.acquire(scope).then(() => order.push(scope));
+    const waiting = [wait('deal_products'), wait('deal_products'), wait('notes'), wait('persons')];
+    gate.release('deal_products');
+    await settle();
+    // notes (0 places) jumps the two batches that asked before it.
+    expect(order).toEqual(['notes']);
+    gate.release('deal_products');
+    await settle();
+    // deal_products holds none now, like persons: equals go in order, the batch asked first.
+    expect(order).toEqual(['notes', 'deal_products']);
+    // Then persons (0) before the batch left (deal_products holds 1 again).
+    gate.release('notes');
+    gate.release('deal_products');
+    await Promise.all(waiting);
+    expect(order).toEqual(['notes', 'deal_products', 'persons', 'deal_products']);
+    expect(gate.load('notes')).toBe(0);
+  });
+
+  test('without scopes the gate is first come, first served', async () => {
+    const gate = new ConcurrencyGate(1, () => 10);
+    await gate.acquire();
+    const order: number[] = [];
+    const waiting = [1, 2, 3].map((n) => gate.acquire().then(() => order.push(n)));
+    for (let i = 0; i < 3; i++) {
+      gate.release();
+      await settle();
+    }
+    gate.release();
+    await Promise.all(waiting);
+    expect(order).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the rate limiter grants the lowest rank first', () => {
+  test('when the window frees, the waiter with the lowest rank starts first', async () => {
+    const limiter = new RollingWindowLimiter(1, 100, 0);
+    await limiter.acquire();
+    const ranks: Record<string, number> = { crowd: 5, chain: 1 };
+    const order: string[] = [];
+    const wait = (name: string, rank: () => number) =>
+      limiter.acquire(rank).then(() => order.push(name));
+    await Promise.all([
+      wait('crowd 1', () => ranks.crowd),
+      wait('crowd 2', () => ranks.crowd),
+      wait('chain', () => ranks.chain),
+      // Ranks are read when a slot frees, not when the caller asked.
+      wait('late', () => (order.length >= 1 ? 0 : 9)),
+    ]);
+    expect(order).toEqual(['chain', 'late', 'crowd 1', 'crowd 2']);
+  });
+});
