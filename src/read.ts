@@ -82,6 +82,11 @@ interface Group {
   startedAt: number;
   /** A root that is optional for the account (an add-on) and answered "not available". */
   unavailable?: string;
+  /** Pages whose rows are written and whose fan-out is still under way (see handlePage). */
+  pagesAhead: Set<Promise<void>>;
+  pageFailure?: unknown;
+  /** Every pass has read its last page (their fan-out may still be under way). */
+  passesEnded?: boolean;
 }
 
 export interface ReadResult {
@@ -95,6 +100,8 @@ const LARGE_STATE_CHARS = 32_768;
 const LARGE_STATE_INTERVAL_MS = 30_000;
 /** At most this many parents per checkpoint (one deal-products call). */
 const MAX_PARENTS_PER_SLICE = DEAL_IDS_PER_CALL;
+/** Pages of a group that may still be fanning out while its lanes list the next ones. */
+const MAX_PAGES_AHEAD = 4;
 
 /**
  * Reads the configured streams and owns what goes out: STARTED/RUNNING/COMPLETE or INCOMPLETE
@@ -203,6 +210,7 @@ class SyncRun {
           mode: 'incremental',
           progress: new Map(),
           stopped: false,
+          pagesAhead: new Set(),
           startedAt: 0,
         };
         groupByRoot.set(root.name, group);
@@ -351,8 +359,17 @@ class SyncRun {
         });
       }),
     );
+    // Whatever happened to the passes, their pages' fan-out ends before the group does. The
+    // pages still fanning out then write no checkpoint: the group's final state follows them
+    // (a pass that learns its position at its end writes one STATE, after its last page).
+    group.passesEnded = true;
+    const drained = await this.drainPages(group).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
     const failure = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
+    if (drained) throw drained.error;
     if (this.fatal && !group.unavailable) throw this.fatal;
   }
 
@@ -367,7 +384,15 @@ class SyncRun {
     return earliest;
   }
 
+  /**
+   * Writes a page's rows and starts the fan-out of its slices. Returns once the page is done,
+   * or earlier: once its own rows are written, when few pages of the group are still fanning
+   * out. A lane then lists its next page while this one's children are read: a list is a chain
+   * (one page after the other), its fan-out a crowd (five batches a page), and a chain that
+   * waited for its crowd at every page would move at half the pace of the network.
+   */
   private async handlePage(group: Group, pass: PassSpec, page: PassPage): Promise<void> {
+    if (group.pageFailure !== undefined) throw group.pageFailure;
     const { rows } = page;
     const running: Promise<void>[] = [];
     let index = 0;
@@ -379,7 +404,8 @@ class SyncRun {
       index += slice.length;
       // Reserve the slice's place in the pass order before its (concurrent) work.
       const leaf = page.node.leaf();
-      const work = this.processSlice(group, pass, slice, page).then(async () => {
+      await this.emitOwn(group, pass, slice);
+      const work = this.fanOutSlice(group, pass, slice, page).then(async () => {
         leaf.finish(page.positioned ? maxOf(slice, UPDATE_TIME) : undefined);
         await this.checkpointGroup(group, pass);
       });
@@ -388,10 +414,23 @@ class SyncRun {
       if (this.budgetIsShort(group, rows.length)) await work;
       else running.push(work);
     }
-    await Promise.all(running);
-    if (group.stopped || this.fatal) return;
-    page.node.close();
-    await this.checkpointGroup(group, pass);
+    const finished = Promise.all(running).then(async () => {
+      if (group.stopped || this.fatal) return;
+      page.node.close();
+      await this.checkpointGroup(group, pass);
+    });
+    if (running.length === 0 || group.pagesAhead.size >= MAX_PAGES_AHEAD) return finished;
+    const ahead = finished.catch((error: unknown) => {
+      group.pageFailure ??= error;
+    });
+    group.pagesAhead.add(ahead);
+    void ahead.finally(() => group.pagesAhead.delete(ahead));
+  }
+
+  /** The pages that went ahead are done; the first failure among them is thrown. */
+  private async drainPages(group: Group): Promise<void> {
+    while (group.pagesAhead.size > 0) await Promise.all([...group.pagesAhead]);
+    if (group.pageFailure !== undefined) throw group.pageFailure;
   }
 
   /** Whether what Pipedrive reports left today would not cover a few pages of fan-out. */
@@ -422,7 +461,21 @@ class SyncRun {
     return Math.max(1, Math.min(MAX_PARENTS_PER_SLICE, size));
   }
 
-  private async processSlice(
+  /** The slice's rows of the root and of the children derived from them, in member order. */
+  private async emitOwn(group: Group, pass: PassSpec, slice: Row[]): Promise<void> {
+    for (const member of group.members) {
+      if (member.failure || member.unavailable) continue;
+      const stream = member.stream;
+      if (stream === group.root) {
+        await this.emit(member, rowsSince(slice, member.since.get(pass.key)));
+      } else if (stream instanceof ArrayChildStream) {
+        await this.emit(member, stream.deriveRows(rowsSince(slice, member.since.get(pass.key))));
+      }
+    }
+  }
+
+  /** The slice's fan-out children, every member at once. */
+  private async fanOutSlice(
     group: Group,
     pass: PassSpec,
     slice: Row[],
@@ -431,13 +484,9 @@ class SyncRun {
     const fanOuts: Promise<void>[] = [];
     for (const member of group.members) {
       if (member.failure || member.unavailable) continue;
-      const rows = rowsSince(slice, member.since.get(pass.key));
       const stream = member.stream;
-      if (stream === group.root) {
-        await this.emit(member, rows);
-      } else if (stream instanceof ArrayChildStream) {
-        await this.emit(member, stream.deriveRows(rows));
-      } else if (stream instanceof FanOutStream) {
+      if (stream instanceof FanOutStream) {
+        const rows = rowsSince(slice, member.since.get(pass.key));
         fanOuts.push(this.fanOut(group, member, stream, pass, rows, page));
       }
     }
@@ -668,6 +717,7 @@ class SyncRun {
 
   /** Emits a STATE for every incremental member whose finished work grew. */
   private async checkpointGroup(group: Group, pass: PassSpec): Promise<void> {
+    if (group.passesEnded) return;
     for (const member of this.advance(group, pass)) {
       // A large state (known ids of a big account) is written at most every 30 s: its positions
       // and its ids always describe the same moment, and a resume re-reads at most 30 s of work.

@@ -311,3 +311,62 @@ describe('the first pages are asked for while the field definitions load', () =>
     expect(deals.every((deal) => 'seats' in deal && 'contract_value_currency' in deal)).toBe(true);
   });
 });
+
+describe('a lane lists its next pages while the fan-out of the earlier ones is read', () => {
+  // Deal products answer slowly (another service behind them); the deals list itself is fast,
+  // so there is one lane (no split over loopback). A lane that waited for every page's five
+  // batches before asking for the page after next would have asked for at most two pages when
+  // the first batch is answered.
+  const fake = new FakePipedrive({
+    seed: 62,
+    token: TOKEN,
+    sizes: { deals: 4000, archivedDeals: 0, deletedDeals: 0 },
+  });
+  let result: RunResult;
+  let pagesListedBeforeFirstBatch = -1;
+
+  beforeAll(async () => {
+    await fake.start();
+    const dealPages = () =>
+      fake.requestLog.filter((entry) => entry.path === '/api/v2/deals').length;
+    fake.onAfterRead(/^\/api\/v2\/deals\/products$/, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (pagesListedBeforeFirstBatch < 0) pagesListedBeforeFirstBatch = dealPages();
+    });
+    result = await runConnector(['read'], {
+      // A high limit: the gate's places, not the rate, decide (it adapts them to the rate).
+      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 480 },
+      catalog: configuredCatalog([
+        { name: 'deals', syncMode: 'incremental' },
+        { name: 'deal_products', syncMode: 'incremental' },
+      ]),
+    });
+  });
+  afterAll(() => fake.stop());
+
+  test('several pages ahead of the first batch, and still every row with exact checkpoints', () => {
+    expect(result.code).toBe(0);
+    expectValidProtocol(result);
+    expect(errorsOf(result)).toEqual([]);
+    expect(pagesListedBeforeFirstBatch).toBeGreaterThanOrEqual(4);
+    const deals = new Set(recordsOf(result, 'deals').map((deal) => deal.id));
+    expect(deals.size).toBe(fake.count('deals'));
+    const products = recordsOf(result, 'deal_products');
+    expect(products.length).toBeGreaterThan(0);
+    expect(new Set(products.map((row) => row.id)).size).toBe(products.length);
+    for (const row of products) expect(deals.has(row.deal_id)).toBe(true);
+    for (const [name, entry] of checkpointsOf(result)) {
+      expect([name, ascending(entry.positions), entry.countsOk]).toEqual([name, true, true]);
+    }
+    // Each stream's last STATE comes after its last record.
+    for (const name of ['deals', 'deal_products']) {
+      const last = result.messages.findLastIndex(
+        (m) => m.type === 'RECORD' && m.record.stream === name,
+      );
+      const state = result.messages.findLastIndex(
+        (m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === name,
+      );
+      expect([name, state > last]).toEqual([name, true]);
+    }
+  });
+});
