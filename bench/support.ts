@@ -31,7 +31,7 @@ export interface FakeProcess {
   token: string;
   stats(): Promise<FakeStatsSnapshot>;
   /** Arrival times and statuses of the requests logged since `from` (an index). */
-  requestTimes(from?: number): Promise<Array<{ t: number; status: number }>>;
+  requestTimes(from?: number): Promise<Array<{ t: number; status: number; path: string }>>;
   stop(): Promise<void>;
 }
 
