@@ -313,7 +313,7 @@ describe('the first pages are asked for while the field definitions load', () =>
 });
 
 describe('a lane lists its next pages while the fan-out of the earlier ones is read', () => {
-  // Deal products answer slowly (another service behind them); the deals list itself is fast,
+  // A deal-products batch answers slowly (1 s: another service behind it); the list is fast,
   // so there is one lane (no split over loopback). A lane that waited for every page's five
   // batches before asking for the page after next would have asked for at most two pages when
   // the first batch is answered.
@@ -329,10 +329,16 @@ describe('a lane lists its next pages while the fan-out of the earlier ones is r
     await fake.start();
     const dealPages = () =>
       fake.requestLog.filter((entry) => entry.path === '/api/v2/deals').length;
-    fake.onAfterRead(/^\/api\/v2\/deals\/products$/, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      if (pagesListedBeforeFirstBatch < 0) pagesListedBeforeFirstBatch = dealPages();
-    });
+    // Only the first batch is slow: page 1's fan-out stays unfinished for a second while the
+    // gate has places for everything else (however few the CPU leaves it).
+    fake.onAfterRead(
+      /^\/api\/v2\/deals\/products$/,
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        pagesListedBeforeFirstBatch = dealPages();
+      },
+      1,
+    );
     result = await runConnector(['read'], {
       // A high limit: the gate's places, not the rate, decide (it adapts them to the rate).
       config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 480 },
