@@ -32,3 +32,20 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;
 }
+
+/**
+ * Index of the item with the lowest key, the earliest of equals (-1 when empty): who goes
+ * first among waiters kept in arrival order. Keys are read once each, when asked.
+ */
+export function indexOfLowest<T>(items: readonly T[], key: (item: T) => number): number {
+  let best = -1;
+  let bestKey = Infinity;
+  for (let index = 0; index < items.length; index++) {
+    const value = key(items[index]);
+    if (best < 0 || value < bestKey) {
+      best = index;
+      bestKey = value;
+    }
+  }
+  return best;
+}

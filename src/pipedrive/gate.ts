@@ -1,5 +1,7 @@
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
+import { indexOfLowest } from '../concurrency';
+
 /** How often the gate looks at how busy this process is. */
 const CPU_SAMPLE_MS = 250;
 /** Above this share of busy event loop the process, not the network, is the bottleneck. */
@@ -135,12 +137,7 @@ export class ConcurrencyGate {
 
   private wake(): void {
     while (this.waiters.length > 0 && this.active < this.target) {
-      let best = 0;
-      for (let index = 1; index < this.waiters.length; index++) {
-        if (this.load(this.waiters[index].scope) < this.load(this.waiters[best].scope)) {
-          best = index;
-        }
-      }
+      const best = indexOfLowest(this.waiters, (waiter) => this.load(waiter.scope));
       const [waiter] = this.waiters.splice(best, 1);
       this.take(waiter.scope);
       waiter.resolve();

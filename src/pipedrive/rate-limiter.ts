@@ -1,3 +1,5 @@
+import { indexOfLowest } from '../concurrency';
+
 /**
  * Client-side limiter for Pipedrive's burst limit: never more than `limit`
  * request starts in any rolling window, across all concurrent callers. The
@@ -125,7 +127,7 @@ export class RollingWindowLimiter {
           continue;
         }
         this.starts.push(now);
-        this.waiters.splice(bestWaiter(this.waiters), 1)[0].resolve(now);
+        this.waiters.splice(indexOfLowest(this.waiters, byRank), 1)[0].resolve(now);
       }
     } finally {
       this.pumping = false;
@@ -145,21 +147,7 @@ export class RollingWindowLimiter {
 }
 
 const NO_RANK = (): number => 0;
-
-/** The waiter with the lowest rank, the earliest of equals. */
-function bestWaiter(waiters: Array<{ rank: () => number }>): number {
-  if (waiters.length === 1) return 0;
-  let best = 0;
-  let bestRank = waiters[0].rank();
-  for (let index = 1; index < waiters.length; index++) {
-    const rank = waiters[index].rank();
-    if (rank < bestRank) {
-      best = index;
-      bestRank = rank;
-    }
-  }
-  return best;
-}
+const byRank = (waiter: { rank: () => number }): number => waiter.rank();
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
