@@ -4,7 +4,7 @@
  * argv[2], prints one line `{"url","token","control"}` once listening, and serves its counters
  * on a second port:
  *   GET /stats          fake.stats plus the first and last request arrival times
- *   GET /log?from=N     arrival time, status and path of the requests logged from index N on
+ *   GET /log?from=N     arrival time, status, path and query of the requests logged from index N on
  * Exits on SIGTERM/SIGINT or when its parent closes stdin.
  *
  * With `"replayCache": true` a front server answers a GET it has answered before (same path,
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
       const from = Number(route.searchParams.get('from') ?? 0);
       body = fake.requestLog
         .slice(from)
-        .map((entry) => ({ t: entry.t, status: entry.status, path: entry.path }));
+        .map(({ t, status, path, query }) => ({ t, status, path, query }));
     } else {
       response.writeHead(404).end();
       return;
