@@ -847,20 +847,28 @@ export class PipedriveClient {
   }
 
   /** v2 cursor pagination; prefetches the next page while the caller handles this one. */
-  paginateV2(path: string, query: Query = {}, scope?: string): AsyncGenerator<Page> {
-    return this.paginateCursor('v2', path, query, scope);
+  paginateV2(
+    path: string,
+    query: Query = {},
+    scope?: string,
+    options: CursorOptions = {},
+  ): AsyncGenerator<Page> {
+    return this.paginateCursor('v2', path, query, scope, options);
   }
 
   /**
    * Cursor pagination (`cursor` / `additional_data.next_cursor`): every v2 list, and the few v1
    * lists that page this way (projects, tasks). Prefetches the next page while the caller
-   * handles this one; a cursor seen before in the pass ends it with an error.
+   * handles this one, unless `options.prefetch` says this page likely ends the caller's read
+   * (then the next page is asked for only if the caller asks for it); a cursor seen before in
+   * the pass ends it with an error.
    */
   async *paginateCursor(
     version: ApiVersion,
     path: string,
     query: Query = {},
     scope?: string,
+    options: CursorOptions = {},
   ): AsyncGenerator<Page> {
     const endpoint = endpointLabel(version, path);
     const validate = (body: Envelope): string | undefined =>
@@ -883,10 +891,11 @@ export class PipedriveClient {
           );
         }
         cursors.add(next);
-        pending = this.get(version, path, { ...query, limit: PAGE_LIMIT, cursor: next }, scope, {
-          validate,
-          demand: asked.later(),
-        });
+      }
+      const nextQuery = more ? { ...query, limit: PAGE_LIMIT, cursor: next } : undefined;
+      const ahead = nextQuery !== undefined && (options.prefetch?.(records) ?? true);
+      if (ahead) {
+        pending = this.get(version, path, nextQuery, scope, { validate, demand: asked.later() });
         pending.catch(() => undefined);
       }
       yield {
@@ -895,9 +904,18 @@ export class PipedriveClient {
         serverTime: body.serverTime,
         listedAfterMs: body.listedAfterMs,
       };
-      if (!more) return;
+      if (!nextQuery) return;
+      if (!ahead) pending = this.get(version, path, nextQuery, scope, { validate });
     }
   }
+}
+
+export interface CursorOptions {
+  /**
+   * Whether to ask for the next page while the caller handles this one (default: yes). A
+   * reader whose window ends inside this page says no: it will not want the next one.
+   */
+  prefetch?: (records: Record<string, any>[]) => boolean;
 }
 
 /**

@@ -309,6 +309,17 @@ function noteNewest(window: Window, rows: Row[]): void {
   for (const row of rows) if (row[UPDATE_TIME] === newest) ids.add(row.id);
 }
 
+/**
+ * Whether a page (raw records in update_time order) reaches its window's end: the lane stops
+ * there, and the page after it would be read for nothing. (A window narrowed by a split after
+ * the page was asked for may still cost one page.)
+ */
+function endsWindow(window: Window, records: Record<string, any>[]): boolean {
+  if (window.end === undefined || records.length === 0) return false;
+  const last = toTimestamp(records[records.length - 1][UPDATE_TIME]);
+  return last !== null && last >= window.end;
+}
+
 /** v2 cursor lists: `updated_since`/`updated_until` bound each window on the server. */
 class V2PassReader extends WindowedReader {
   private filters: boolean;
@@ -351,6 +362,7 @@ class V2PassReader extends WindowedReader {
         this.pass.path,
         this.query(window),
         this.stream.name,
+        { prefetch: (records) => !endsWindow(window, records) },
       )) {
         started = true;
         if (this.stopped) return false;
