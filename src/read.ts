@@ -101,7 +101,7 @@ const LARGE_STATE_INTERVAL_MS = 30_000;
 /** At most this many parents per checkpoint (one deal-products call). */
 const MAX_PARENTS_PER_SLICE = DEAL_IDS_PER_CALL;
 /** Pages of a group that may still be fanning out while its lanes list the next ones. */
-const MAX_PAGES_AHEAD = 4;
+const MAX_PAGES_AHEAD = 16;
 
 /**
  * Reads the configured streams and owns what goes out: STARTED/RUNNING/COMPLETE or INCOMPLETE
