@@ -10,7 +10,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('the gate serves the least loaded stream first', () => {
   test('a chain waiting behind a crowd gets the first free place', async () => {
-    // Before any round trip is measured the gate allows min(cap, 4): here 2.
+    // Before any round trip is measured the gate allows at most its cap: here 2.
     const gate = new ConcurrencyGate(2, () => 10);
     await gate.acquire('deal_products');
     await gate.acquire('deal_products');
@@ -65,5 +65,24 @@ describe('the rate limiter grants the lowest rank first', () => {
       wait('late', () => (order.length >= 1 ? 0 : 9)),
     ]);
     expect(order).toEqual(['chain', 'late', 'crowd 1', 'crowd 2']);
+  });
+});
+
+describe('how many requests the gate lets out', () => {
+  test('before the first answer: 0.4 s of the allowed rate, at least 4, at most 24 and the cap', () => {
+    expect(new ConcurrencyGate(64, () => 10).target).toBe(4);
+    expect(new ConcurrencyGate(64, () => 20).target).toBe(8);
+    expect(new ConcurrencyGate(64, () => 60).target).toBe(24);
+    expect(new ConcurrencyGate(64, () => 240).target).toBe(24);
+    expect(new ConcurrencyGate(3, () => 60).target).toBe(3);
+  });
+
+  test('after it: allowed rate x round trip x 2 + 4, under the cap', () => {
+    const gate = new ConcurrencyGate(64, () => 10);
+    gate.observe(500);
+    expect(gate.target).toBe(14);
+    const capped = new ConcurrencyGate(64, () => 60);
+    capped.observe(800);
+    expect(capped.target).toBe(64);
   });
 });

@@ -67,3 +67,49 @@ describe('prefetched pages wait as text until their reader asks', () => {
     },
   );
 });
+
+describe('a reader that will not want the next page says so', () => {
+  const fake = new FakePipedrive({ seed: 6, token: TOKEN, sizes: { deals: 1600 } });
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+
+  const client = (): PipedriveClient =>
+    new PipedriveClient({
+      baseUrl: fake.url,
+      auth: new ApiTokenAuth(TOKEN),
+      maxRequestsPer2Seconds: 100,
+      retryBaseMs: 1,
+    });
+  const deals = (): number =>
+    fake.requestLog.filter((entry) => entry.path === '/api/v2/deals').length;
+
+  test('no prefetch after a page the reader marks as its last; asked for on demand', async () => {
+    fake.resetStats();
+    // Page 2 "reaches the window's end": its next page is not asked for while it is handled.
+    let page = 0;
+    const pages = client().paginateV2('/deals', {}, 'deals', { prefetch: () => ++page !== 2 });
+    await pages.next();
+    await pages.next();
+    await sleep(150);
+    expect(deals()).toBe(2);
+    // A reader that wants it after all still gets it (later, but nothing is lost).
+    const third = await pages.next();
+    expect(third.value.records).toHaveLength(500);
+    await sleep(150);
+    // Page 4 was prefetched as usual once page 3 came.
+    expect(deals()).toBe(4);
+    const fourth = await pages.next();
+    expect(fourth.value.records).toHaveLength(100);
+    expect(fourth.value.hasMore).toBe(false);
+    expect(deals()).toBe(4);
+  });
+
+  test('without the option the next page is prefetched', async () => {
+    fake.resetStats();
+    const pages = client().paginateV2('/deals', {}, 'deals');
+    await pages.next();
+    await sleep(150);
+    expect(deals()).toBe(2);
+    await pages.return(undefined);
+  });
+});
