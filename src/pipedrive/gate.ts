@@ -8,8 +8,6 @@ const CPU_SAMPLE_MS = 250;
 const BUSY = 0.95;
 /** Below this there is CPU to spare for more requests in flight. */
 const IDLE = 0.8;
-/** Weight of one CPU sample in the smoothed busy share (about a second's memory). */
-const BUSY_WEIGHT = 0.3;
 const MIN_TARGET = 2;
 /** The most requests in flight before the first answer (when the burst limit allows them). */
 const FIRST_TARGET = 24;
@@ -47,8 +45,6 @@ export class ConcurrencyGate {
   private cpuCeiling: number;
   private lastCpuSample = 0;
   private lastUtilisation: EventLoopUtilization = performance.eventLoopUtilization();
-  /** Smoothed share of busy event loop. */
-  private busy = 0;
 
   constructor(
     /** Upper bound of the target (max_concurrent_requests). */
@@ -136,11 +132,11 @@ export class ConcurrencyGate {
   private sampleCpu(now: number): void {
     this.lastCpuSample = now;
     const current = performance.eventLoopUtilization();
-    const sampled = performance.eventLoopUtilization(current, this.lastUtilisation).utilization;
+    // One sample, not smoothed: a smoothed share (tried) kept more requests in flight on a
+    // CPU-bound sync, and when the daily budget ran out without budget headers every one of
+    // them came back 429, enough for Pipedrive's edge to block the token (resilience tests).
+    const busy = performance.eventLoopUtilization(current, this.lastUtilisation).utilization;
     this.lastUtilisation = current;
-    // Smoothed over about a second: answers come in clusters (the burst limit sends requests
-    // in clusters), and one 250 ms of parsing a cluster is no sign of a CPU-bound process.
-    const busy = (this.busy += (sampled - this.busy) * BUSY_WEIGHT);
     if (busy > BUSY) {
       this.cpuCeiling = Math.max(
         MIN_TARGET * 2,
