@@ -78,11 +78,12 @@ describe('how many requests the gate lets out', () => {
   });
 
   test('after it: allowed rate x round trip x 2 + 4, under the cap', () => {
+    // At time 0 no CPU sample is taken: a busy test worker would lower the ceiling.
     const gate = new ConcurrencyGate(64, () => 10);
-    gate.observe(500);
+    gate.observe(500, 0);
     expect(gate.target).toBe(14);
     const capped = new ConcurrencyGate(64, () => 60);
-    capped.observe(800);
+    capped.observe(800, 0);
     expect(capped.target).toBe(64);
   });
 });
