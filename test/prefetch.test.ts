@@ -10,6 +10,14 @@ import { FakePipedrive } from './fake-pipedrive';
 
 const TOKEN = 'prefetch-test-token-77c1';
 
+const clientOf = (fake: FakePipedrive): PipedriveClient =>
+  new PipedriveClient({
+    baseUrl: fake.url,
+    auth: new ApiTokenAuth(TOKEN),
+    maxRequestsPer2Seconds: 100,
+    retryBaseMs: 1,
+  });
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('prefetched pages wait as text until their reader asks', () => {
@@ -17,13 +25,7 @@ describe('prefetched pages wait as text until their reader asks', () => {
   beforeAll(() => fake.start());
   afterAll(() => fake.stop());
 
-  const client = (): PipedriveClient =>
-    new PipedriveClient({
-      baseUrl: fake.url,
-      auth: new ApiTokenAuth(TOKEN),
-      maxRequestsPer2Seconds: 100,
-      retryBaseMs: 1,
-    });
+  const client = (): PipedriveClient => clientOf(fake);
 
   async function settled(requests: () => number, expected: number): Promise<void> {
     for (let waited = 0; requests() < expected && waited < 5000; waited += 10) await sleep(10);
@@ -73,13 +75,7 @@ describe('a reader that will not want the next page says so', () => {
   beforeAll(() => fake.start());
   afterAll(() => fake.stop());
 
-  const client = (): PipedriveClient =>
-    new PipedriveClient({
-      baseUrl: fake.url,
-      auth: new ApiTokenAuth(TOKEN),
-      maxRequestsPer2Seconds: 100,
-      retryBaseMs: 1,
-    });
+  const client = (): PipedriveClient => clientOf(fake);
   const deals = (): number =>
     fake.requestLog.filter((entry) => entry.path === '/api/v2/deals').length;
 
