@@ -217,9 +217,12 @@ describe('token counts in the sync summary (issue 9, item 6)', () => {
   });
 
   test('the 401 that ended a sync is not counted: the summary agrees with what Pipedrive charged', async () => {
-    const fake = await fakeWith(82);
-    // The token is revoked right after Pipedrive served the users.
-    fake.onAfterRead(/^\/api\/v1\/users$/, (f) => f.revokeToken(), 1);
+    // Deals span several pages, and a cursor's next page can only leave after the page before
+    // it was answered: revoking the token when Pipedrive serves the first deals request leaves
+    // later requests to be refused, however many lists the scheduler starts at once (revoking
+    // after the users raced every other one-page list, which could all be in flight already).
+    const fake = await fakeWith(82, { sizes: { ...TINY, deals: 1_200 } });
+    fake.onAfterRead(/^\/api\/v2\/deals$/, (f) => f.revokeToken(), 1);
     const result = await run(['read'], {
       config: configFor(fake),
       catalog: configuredCatalog(['users', 'stages', 'pipelines', 'deals', 'persons']),
