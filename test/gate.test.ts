@@ -87,3 +87,79 @@ describe('how many requests the gate lets out', () => {
     expect(capped.target).toBe(64);
   });
 });
+
+describe('the round trip the gate plans with is the network, not this process', () => {
+  test('the shortest of the recent round trips: answers waiting for a busy loop do not raise it', () => {
+    const gate = new ConcurrencyGate(
+      256,
+      () => 60,
+      () => 0,
+    );
+    gate.observe(300, 0);
+    expect(gate.target).toBe(Math.ceil(60 * 0.3 * 2) + 4);
+    // Answers that waited for the event loop: the target stays where the network puts it.
+    for (let i = 0; i < 20; i++) gate.observe(900, 0);
+    expect(gate.target).toBe(40);
+  });
+
+  test('a network that got slower is followed once the short ones have left the window', () => {
+    const gate = new ConcurrencyGate(
+      256,
+      () => 60,
+      () => 0,
+    );
+    gate.observe(100, 0);
+    for (let i = 0; i < 31; i++) gate.observe(800, 0);
+    expect(gate.target).toBe(Math.ceil(60 * 0.1 * 2) + 4);
+    gate.observe(800, 0);
+    expect(gate.target).toBe(Math.ceil(60 * 0.8 * 2) + 4);
+  });
+});
+
+describe('the CPU ceiling', () => {
+  /** A gate with `active` places taken and a scripted busy share per 250 ms sample. */
+  async function gateWith(active: number, shares: number[]) {
+    let next = 0;
+    const gate = new ConcurrencyGate(
+      64,
+      () => 60,
+      () => shares[next++] ?? 0,
+    );
+    gate.observe(800, 0); // target 64
+    for (let i = 0; i < active; i++) await gate.acquire();
+    const sample = (at: number) => gate.observe(800, at);
+    return { gate, sample };
+  }
+
+  test('a process busy sample after sample lowers the ceiling below what is in flight', async () => {
+    const { gate, sample } = await gateWith(40, [1, 1, 1]);
+    sample(250);
+    sample(500);
+    // Smoothed: 0.5, then 0.75 - not yet busy; the third sample (0.875) still is not.
+    expect(gate.target).toBe(64);
+    sample(750);
+    expect(gate.target).toBe(64);
+    const { gate: saturated, sample: tick } = await gateWith(40, [1, 1, 1, 1, 1, 1]);
+    for (let at = 250; at <= 1500; at += 250) tick(at);
+    // 0.97 after five samples: cut to 90% of the 40 in flight (36), then 90% of that.
+    expect(saturated.target).toBe(32);
+  });
+
+  test('one busy sample between idle ones is a cluster of answers, not a CPU-bound process', async () => {
+    const { gate, sample } = await gateWith(40, [0.3, 1, 0.3, 1, 0.3, 1]);
+    for (let at = 250; at <= 1500; at += 250) sample(at);
+    expect(gate.target).toBe(64);
+  });
+
+  test('the ceiling comes back two places a sample once the loop has time to spare', async () => {
+    const { gate, sample } = await gateWith(40, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+    for (let at = 250; at <= 1500; at += 250) sample(at);
+    const cut = gate.target;
+    sample(1750); // smoothed 0.49: idle
+    expect(gate.target).toBe(cut + 2);
+    sample(1750 + 100); // not a new sample: under 250 ms since the last
+    expect(gate.target).toBe(cut + 2);
+    sample(2000);
+    expect(gate.target).toBe(cut + 4);
+  });
+});
