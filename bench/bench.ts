@@ -608,7 +608,7 @@ async function throughputBench(): Promise<void> {
   const { baseline, connector } = await throughputAndTokens();
   const ratio = recordsPerSecond(connector) / recordsPerSecond(baseline);
   const line = (name: string, run: MeasuredRun): string =>
-    `${name}: ${int(recordsPerSecond(run))} rec/s, ${seconds(run.wallMs)}, CPU ${seconds(run.cpuMs)}, peak RSS ${mb(run.peakRssKb)}`;
+    `${name}: ${int(recordsPerSecond(run))} rec/s, ${seconds(run.wallMs)} (first record after ${seconds(run.firstRecordMs)}), CPU ${seconds(run.cpuMs)}, peak RSS ${mb(run.peakRssKb)}`;
   process.stdout.write(
     [
       '',
@@ -619,6 +619,19 @@ async function throughputBench(): Promise<void> {
       '',
     ].join('\n'),
   );
+  const summary = (run: MeasuredRun) => ({
+    recordsPerSecond: recordsPerSecond(run),
+    wallMs: run.wallMs,
+    cpuMs: run.cpuMs,
+    peakRssKb: run.peakRssKb,
+  });
+  saveResults('throughput', {
+    at: new Date().toISOString(),
+    machine: machine(),
+    baseline: summary(baseline),
+    connector: summary(connector),
+    ratio,
+  });
 }
 
 async function main(): Promise<void> {

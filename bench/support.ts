@@ -250,6 +250,8 @@ export interface MeasuredRun {
   peakRssKb: number;
   /** CPU time (user + system) the process used, as it reported it on exit. */
   cpuMs: number;
+  /** From the spawn to the first record on stdout (start-up and the first pages' requests). */
+  firstRecordMs: number;
   /** RSS (and peak so far) when records reached 25/50/75/100% of `expectedRecords`. */
   milestones: Array<{ percent: number; records: number; rssKb: number; peakKb: number }>;
   stderr: string;
@@ -291,6 +293,7 @@ export function measure(
   const expected = options.expectedRecords ?? 0;
   let nextMilestone = 1;
   let peakRssKb = 0;
+  let firstRecordMs = NaN;
   const sample = (): MemorySample | undefined => {
     const memory = memoryOf(child.pid!);
     if (memory) peakRssKb = Math.max(peakRssKb, memory.peakKb, memory.rssKb);
@@ -308,6 +311,7 @@ export function measure(
       options.onMessage?.(message);
     },
     (stream) => {
+      if (Number.isNaN(firstRecordMs)) firstRecordMs = performance.now() - started;
       options.onRecord?.(stream);
       if (
         expected > 0 &&
@@ -354,6 +358,7 @@ export function measure(
         messages,
         peakRssKb,
         cpuMs,
+        firstRecordMs,
         milestones,
         stderr,
       });
