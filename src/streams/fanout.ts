@@ -14,7 +14,7 @@
  * replication): otherwise a second change within the same second (same update_time) could hide
  * behind the memory. Unproven versions are simply read again by the next run.
  */
-import { mapOrdered } from '../concurrency';
+import { chunk, mapOrdered } from '../concurrency';
 import { ResourceGoneError } from '../errors';
 import type { Page } from '../pipedrive/client';
 import { tokenCost } from '../pipedrive/costs';
@@ -172,8 +172,7 @@ export class BatchFanOutStream extends FanOutStream {
   async fetch(parents: Row[]): Promise<Row[]> {
     const { path, param, size, shape, parentIdOf } = this.declaration;
     const byId = new Map(parents.map((parent) => [String(parent.id), parent]));
-    const batches: Row[][] = [];
-    for (let i = 0; i < parents.length; i += size) batches.push(parents.slice(i, i + size));
+    const batches = chunk(parents, size);
     const results = await mapOrdered(batches, batches.length, async (batch) => {
       const rows: Row[] = [];
       for await (const page of this.services.client.paginateV2(
