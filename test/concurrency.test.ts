@@ -118,6 +118,69 @@ describe('one big stream alone in full refresh over a slow network', () => {
   });
 });
 
+describe('a full refresh in windows: a row updated while they are read is not lost', () => {
+  test('a deal moved out of a window not yet read, after the open last window ended, is read by the closing call', async () => {
+    const fake = new FakePipedrive({
+      seed: 65,
+      token: TOKEN,
+      burstLimit: 120,
+      latency: { baseMs: 60, jitterMs: 20 },
+      sizes: { deals: 12_000, archivedDeals: 5, deletedDeals: 5 },
+    });
+    await fake.start();
+    try {
+      const quiet = async (): Promise<void> => {
+        // Until no other request arrives for a while: every lane but the held one is done.
+        let seen = -1;
+        while (seen !== fake.requestLog.length) {
+          seen = fake.requestLog.length;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      };
+      let moved: number | undefined;
+      let heldWindow: { since: string; until: string; rows: number } | undefined;
+      fake.onAfterRead(/^\/api\/v2\/deals\?/, async (f, request) => {
+        const query = new URLSearchParams(request.slice(request.indexOf('?') + 1));
+        const since = query.get('updated_since');
+        const until = query.get('updated_until');
+        // The first page of the first window a split started: held until the others end.
+        if (heldWindow || !since || !until || query.has('cursor')) return;
+        const inWindow = f
+          .list('deals')
+          .filter((deal) => {
+            const time = `${String(deal.update_time).replace(' ', 'T').slice(0, 19)}Z`;
+            return time >= since && time < until;
+          })
+          .sort((a, b) => String(a.update_time).localeCompare(String(b.update_time)));
+        heldWindow = { since, until, rows: inWindow.length };
+        await quiet();
+        // A deal of the window's third page, which its lane has not asked for yet, changes:
+        // its update_time moves past every window, whose lanes have all ended.
+        const deal = inWindow[1_100];
+        if (!deal) return;
+        f.clock.advance(60);
+        f.update('deals', deal.id as number, { title: 'Changed while the sync read' });
+        moved = deal.id as number;
+      });
+      const result = await runConnector(['read'], {
+        config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
+        catalog: configuredCatalog([{ name: 'deals', syncMode: 'full_refresh' }]),
+      });
+      expect(result.code).toBe(0);
+      expect(errorsOf(result)).toEqual([]);
+      expect(heldWindow?.rows).toBeGreaterThan(1_100);
+      expect(moved).toBeDefined();
+      const deals = recordsOf(result, 'deals');
+      const ids = deals.map((deal) => deal.id);
+      expect(new Set(ids).size).toBe(fake.count('deals'));
+      expect(ids.length).toBe(fake.count('deals'));
+      expect(deals.find((deal) => deal.id === moved)?.title).toBe('Changed while the sync read');
+    } finally {
+      await fake.stop();
+    }
+  }, 60_000);
+});
+
 describe('a big v1 list alone (notes: no updated_until) over a slow network', () => {
   test('reads in windows kept client-side: several requests in flight, each note read', async () => {
     const fake = new FakePipedrive({

@@ -74,9 +74,12 @@ export interface FakeDb {
   fields: Record<FieldEntity, FieldDefinition[]>;
 }
 
+/** Gets the fake and the request's path with its query string. */
+type AfterReadCallback = (fake: FakePipedrive, request: string) => void | Promise<void>;
+
 interface AfterReadHook {
   pattern: RegExp;
-  callback: (fake: FakePipedrive) => void | Promise<void>;
+  callback: AfterReadCallback;
   remaining: number;
 }
 
@@ -524,13 +527,10 @@ export class FakePipedrive {
    * Runs `callback` after a matching request's endpoint has read its data and before the answer
    * (with its `Date` header, taken from the fake clock afterwards) is written: a change made
    * here is newer than the data served yet not newer than the Date. The next `times` matching
-   * requests (default: all) run it, in order; the returned function removes it.
+   * requests (default: all) run it, in order; the returned function removes it. The answer
+   * waits for a callback's promise: a test can hold one request while the others go on.
    */
-  onAfterRead(
-    pathRegex: RegExp,
-    callback: (fake: FakePipedrive) => void | Promise<void>,
-    times = Infinity,
-  ): () => void {
+  onAfterRead(pathRegex: RegExp, callback: AfterReadCallback, times = Infinity): () => void {
     const hook: AfterReadHook = { pattern: pathRegex, callback, remaining: times };
     this.afterReadHooks.push(hook);
     return () => this.removeAfterReadHook(hook);
@@ -621,7 +621,7 @@ export class FakePipedrive {
       const matches = hook.pattern.test(pathname) || hook.pattern.test(pathWithQuery);
       if (!matches || hook.remaining <= 0) continue;
       if (--hook.remaining <= 0) this.removeAfterReadHook(hook);
-      await hook.callback(this);
+      await hook.callback(this, pathWithQuery);
     }
   }
 
