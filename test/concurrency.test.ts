@@ -181,6 +181,64 @@ describe('a full refresh in windows: a row updated while they are read is not lo
   }, 60_000);
 });
 
+describe('a lane that has ended hands its place to the window with the most pages left', () => {
+  test('the open window is empty and ends at once; the window holding the rows is split again', async () => {
+    const fake = new FakePipedrive({
+      seed: 66,
+      // The connector splits up to the sync's start on its own clock.
+      now: new Date(),
+      token: TOKEN,
+      burstLimit: 120,
+      latency: { baseMs: 60, jitterMs: 20 },
+      sizes: { persons: 3_500 },
+    });
+    // The first page spans 10 days, the other 3,000 rows (6 pages) the next 45 days, and
+    // nothing the 45 days after that. The split after the first page (4 pages a new lane)
+    // keeps days 10-55 for the first lane and opens an empty window from day 55; the first
+    // lane's own pages never have 8 pages left, enough to split on their own. When the empty
+    // window ends, the place it hands over needs 4 (2 pages a new lane).
+    const dayMs = 24 * 3600 * 1000;
+    const start = fake.clock.now().getTime() - 100 * dayMs;
+    const ids = fake
+      .list('persons')
+      .map((person) => person.id as number)
+      .sort((a, b) => a - b);
+    expect(ids.length).toBeGreaterThanOrEqual(3_500);
+    ids.forEach((id, index) => {
+      const days =
+        index < 500 ? (index / 500) * 10 : 10 + ((index - 500) / (ids.length - 500)) * 45;
+      const at = new Date(start + Math.floor((days * dayMs) / 1000) * 1000);
+      fake.update('persons', id, { update_time: `${at.toISOString().slice(0, 19)}Z` });
+    });
+    await fake.start();
+    try {
+      const result = await runConnector(['read'], {
+        config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
+        catalog: configuredCatalog([{ name: 'persons', syncMode: 'full_refresh' }]),
+      });
+      expect(result.code).toBe(0);
+      expect(errorsOf(result)).toEqual([]);
+      const firstPages = fake.requestLog.filter(
+        (entry) => entry.path === '/api/v2/persons' && entry.query.cursor === undefined,
+      );
+      // The first lane (no bounds), the open window (since, no until), then a window handed
+      // over inside the first lane's range (since and until).
+      expect(
+        firstPages.some((entry) => entry.query.updated_since && !entry.query.updated_until),
+      ).toBe(true);
+      const handed = firstPages.filter(
+        (entry) => entry.query.updated_since && entry.query.updated_until,
+      );
+      expect(handed.length).toBeGreaterThan(0);
+      const read = recordsOf(result, 'persons').map((person) => person.id);
+      expect(read.length).toBe(fake.count('persons'));
+      expect(new Set(read).size).toBe(fake.count('persons'));
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
 describe('a big v1 list alone (notes: no updated_until) over a slow network', () => {
   test('reads in windows kept client-side: several requests in flight, each note read', async () => {
     const fake = new FakePipedrive({

@@ -32,6 +32,11 @@ import { later, type ProgressSequence } from './progress';
 const MIN_SPLIT_SPAN_MS = 60_000;
 /** A new lane must have about this many pages of its own to be worth a partial extra page. */
 const PAGES_PER_NEW_LANE = 4;
+/**
+ * The same when a lane has ended and hands its place to a window with pages left: fewer,
+ * because the sync's end waits for the longest lane, and little is left by then.
+ */
+const PAGES_PER_HANDED_LANE = 2;
 const MAX_LANES_PER_PASS = 16;
 /** Lanes split only when every round trip so far took at least this long. */
 const MIN_ROUND_TRIP_TO_SPLIT_MS = 25;
@@ -107,6 +112,10 @@ interface Window {
   lastIds?: Set<unknown>;
   /** The full-refresh tail: rows at `start` with these ids were read already. */
   readAtStart?: Set<unknown>;
+  /** Time span of this window's last page with rows (ms): how much one page covers here. */
+  pageSpanMs?: number;
+  /** Its lane has read its last page. */
+  done?: boolean;
 }
 
 /**
@@ -235,8 +244,19 @@ abstract class WindowedReader {
     }
     const node = window.node.sequence();
     noteNewest(window, rows);
-    // Hand the rest of the window to new lanes before this page's (possibly long) work.
-    if (!reachedEnd && hasMore) this.maybeSplit(window, rows);
+    if (rows.length >= 2) {
+      window.pageSpanMs = Math.max(
+        1000,
+        positionMs(rows.at(-1)![UPDATE_TIME]) - positionMs(rows[0][UPDATE_TIME]),
+      );
+    }
+    // Hand the rest of the window to new lanes before this page's (possibly long) work; a lane
+    // that has ended hands its place to the window with the most pages left.
+    if (!reachedEnd && hasMore) this.maybeSplit(window, PAGES_PER_NEW_LANE);
+    else {
+      window.done = true;
+      this.handPlace();
+    }
     const held = rows.length;
     heldRows += held;
     try {
@@ -248,13 +268,34 @@ abstract class WindowedReader {
   }
 
   /**
-   * When the gate has room for more requests than are waiting, hands the rest of this window
-   * to new lanes: split in equal time spans, the first kept by this lane, which stops at the
-   * new end (reading at most one page into the next window). Not while many handed-over rows
-   * still wait for stdout: each lane holds up to two pages.
+   * A lane has ended while others still read (its window was short or empty: a split cannot
+   * know where the rows are). Splits the window with the most pages left, so that the lanes
+   * end together instead of one long lane ending alone.
    */
-  private maybeSplit(window: Window, rows: Row[]): void {
-    if (!this.splittable || rows.length < 2) return;
+  private handPlace(): void {
+    let widest: Window | undefined;
+    let most = 0;
+    for (const window of this.windows) {
+      if (window.done || window.last === undefined || window.pageSpanMs === undefined) continue;
+      const pages = (this.endMs(window) - positionMs(window.last)) / window.pageSpanMs;
+      if (pages > most) [widest, most] = [window, pages];
+    }
+    if (widest) this.maybeSplit(widest, PAGES_PER_HANDED_LANE);
+  }
+
+  private endMs(window: Window): number {
+    return window.end ? positionMs(window.end) : this.request.nowMs;
+  }
+
+  /**
+   * When the gate has room for more requests than are waiting, hands the rest of this window
+   * to new lanes: split in equal time spans (each about `pagesPerLane` pages or more, by the
+   * window's last page), the first kept by the window's lane, which stops at the new end
+   * (reading at most one page into the next window). Not while many handed-over rows still
+   * wait for stdout: each lane holds up to two pages.
+   */
+  private maybeSplit(window: Window, pagesPerLane: number): void {
+    if (!this.splittable || window.last === undefined || window.pageSpanMs === undefined) return;
     const { gate } = this.stream.client;
     // A fast network (a proxy next door, loopback): pages come as fast as this process takes
     // them, and more lanes would only add the pages they read into each other's windows.
@@ -263,15 +304,14 @@ abstract class WindowedReader {
     const room = MAX_LANES_PER_PASS - this.lanes.size;
     if (spare <= 0 || room <= 0) return;
     if (heldRows >= SPLIT_HELD_ROWS_LIMIT) return;
-    const fromMs = positionMs(window.last ?? rows.at(-1)![UPDATE_TIME]);
-    const toMs = window.end ? positionMs(window.end) : this.request.nowMs;
-    const span = toMs - fromMs;
+    const fromMs = positionMs(window.last);
+    const span = this.endMs(window) - fromMs;
     if (!(span >= MIN_SPLIT_SPAN_MS)) return;
-    const pageSpan = Math.max(
-      1000,
-      positionMs(rows.at(-1)![UPDATE_TIME]) - positionMs(rows[0][UPDATE_TIME]),
+    const parts = Math.min(
+      spare + 1,
+      room + 1,
+      Math.floor(span / window.pageSpanMs / pagesPerLane),
     );
-    const parts = Math.min(spare + 1, room + 1, Math.floor(span / pageSpan / PAGES_PER_NEW_LANE));
     if (!(parts >= 2)) return;
     const bounds: string[] = [];
     for (let index = 1; index < parts; index++) {
