@@ -131,6 +131,11 @@ export interface RequestOptions {
    * until its reader asks for it. A failure found then is retried as usual.
    */
   demand?: Promise<void>;
+  /**
+   * Awaited once the answer is here (and demanded), before it is parsed, at most once per
+   * request: the reader's turn to hold a parsed page (answers wait as text until then).
+   */
+  beforeParse?: () => Promise<void>;
 }
 
 /** An answer as it came back, before anything in it is read. */
@@ -374,6 +379,7 @@ export class PipedriveClient {
     let burstRetries = 0;
     let failures = 0;
     let renewed = false;
+    let turnTaken = false;
     for (let attempt = 1; ; attempt++) {
       let error: RetryableFailure;
       try {
@@ -381,6 +387,10 @@ export class PipedriveClient {
         // A prefetched page waits as text until its reader wants it: parsed objects would be
         // held (and traced by the GC) all that time, for every lane at once.
         if (options.demand) await options.demand;
+        if (options.beforeParse && !turnTaken) {
+          await options.beforeParse();
+          turnTaken = true;
+        }
         return await this.interpret(answer, url, endpoint, scope, options, renewed);
       } catch (failure) {
         if (failure instanceof CredentialsRenewed) {
@@ -877,12 +887,25 @@ export class PipedriveClient {
         : "has no 'additional_data' (paging block)";
     const cursors = new Set<string>();
     const asked = new Demand();
-    let pending = this.get(version, path, { ...query, limit: PAGE_LIMIT }, scope, { validate });
+    const { beforeParse } = options;
+    let pending = this.get(version, path, { ...query, limit: PAGE_LIMIT }, scope, {
+      validate,
+      beforeParse,
+    });
     for (;;) {
       asked.now();
-      const body = await pending;
-      const records = listRecords(body, endpoint);
+      // A suspended generator keeps its locals: the answer and the page's rows are let go
+      // (below, and once the reader is done with the page) before the next page is awaited,
+      // or each of up to 64 lanes would hold its last page the whole round trip.
+      let body: Envelope | undefined = await pending;
+      const page: Page = {
+        records: listRecords(body, endpoint),
+        hasMore: false,
+        serverTime: body.serverTime,
+        listedAfterMs: body.listedAfterMs,
+      };
       const next = body.additional_data?.next_cursor;
+      body = undefined;
       const more = typeof next === 'string' && next !== '';
       if (more) {
         if (cursors.has(next)) {
@@ -892,20 +915,21 @@ export class PipedriveClient {
         }
         cursors.add(next);
       }
+      page.hasMore = more;
       const nextQuery = more ? { ...query, limit: PAGE_LIMIT, cursor: next } : undefined;
-      const ahead = nextQuery !== undefined && (options.prefetch?.(records) ?? true);
+      const ahead = nextQuery !== undefined && (options.prefetch?.(page.records) ?? true);
       if (ahead) {
-        pending = this.get(version, path, nextQuery, scope, { validate, demand: asked.later() });
+        pending = this.get(version, path, nextQuery, scope, {
+          validate,
+          demand: asked.later(),
+          beforeParse,
+        });
         pending.catch(() => undefined);
       }
-      yield {
-        records,
-        hasMore: more,
-        serverTime: body.serverTime,
-        listedAfterMs: body.listedAfterMs,
-      };
+      yield page;
+      page.records = [];
       if (!nextQuery) return;
-      if (!ahead) pending = this.get(version, path, nextQuery, scope, { validate });
+      if (!ahead) pending = this.get(version, path, nextQuery, scope, { validate, beforeParse });
     }
   }
 }
@@ -916,6 +940,8 @@ export interface CursorOptions {
    * reader whose window ends inside this page says no: it will not want the next one.
    */
   prefetch?: (records: Record<string, any>[]) => boolean;
+  /** See RequestOptions.beforeParse: awaited before each page is parsed. */
+  beforeParse?: () => Promise<void>;
 }
 
 /**

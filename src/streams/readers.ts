@@ -14,7 +14,7 @@
  */
 import { ConnectorError, TransientError } from '../errors';
 import { toApiTime, toTimestamp } from '../normalize';
-import { listRecords, PAGE_LIMIT, type Query, v1Pagination } from '../pipedrive/client';
+import { listRecords, type Page, PAGE_LIMIT, type Query, v1Pagination } from '../pipedrive/client';
 import { endpointLabel } from '../pipedrive/costs';
 import {
   maxOf,
@@ -116,17 +116,32 @@ interface Window {
   pageSpanMs?: number;
   /** Its lane has read its last page. */
   done?: boolean;
+  /** Its lane holds one of the sync's parsed-page places (see PARSED_PAGES). */
+  holdsPage?: boolean;
 }
 
 /**
- * Rows of list pages handed over and not yet written, across every pass of the sync. While
- * this many wait for stdout (the CPU or the destination is the bottleneck), more lanes would
- * only hold more pages: no new lane starts. A count of live rows, not the heap or the RSS: Node
- * keeps both near their peak long after the garbage is gone, which would stop splitting for
- * the rest of the sync after one busy moment.
+ * Pages of the sync's lists parsed and not yet written. A lane parses its next page only when
+ * it gets one of these places: until then the answer waits as text, about half its parsed size
+ * and no work for the GC. With 64 lanes whose answers come together (new lanes' first pages,
+ * or pages that waited while stdout was slow), parsing each at once would hold 64 parsed pages;
+ * this holds 8, which keep the CPU busy just as well. No new lane starts while pages wait for
+ * a place: more lanes would only hold more text.
  */
-const SPLIT_HELD_ROWS_LIMIT = 4_000;
-let heldRows = 0;
+const PARSED_PAGES = 8;
+
+/** The places of one sync (its client): taken, and the lanes waiting for one, in turn. */
+interface PagePlaces {
+  taken: number;
+  waiting: Array<() => void>;
+}
+const placesOfClient = new WeakMap<object, PagePlaces>();
+
+function pagePlaces(client: object): PagePlaces {
+  let places = placesOfClient.get(client);
+  if (!places) placesOfClient.set(client, (places = { taken: 0, waiting: [] }));
+  return places;
+}
 
 /**
  * A pass read in update_time order by concurrent lanes, one per window [start, end). The first
@@ -200,8 +215,28 @@ abstract class WindowedReader {
     return this.failure !== undefined || this.request.stopped();
   }
 
+  /** Waits for a parsed-page place for the window's lane (its next page is parsed then). */
+  protected readonly takePage = async (window: Window): Promise<void> => {
+    if (window.holdsPage) return;
+    const places = pagePlaces(this.stream.client);
+    if (places.taken < PARSED_PAGES && places.waiting.length === 0) places.taken++;
+    else await new Promise<void>((resolve) => places.waiting.push(resolve));
+    window.holdsPage = true;
+  };
+
+  /** The window's page is written (or its lane ended): its place goes to the next lane. */
+  protected givePage(window: Window): void {
+    if (!window.holdsPage) return;
+    window.holdsPage = false;
+    const places = pagePlaces(this.stream.client);
+    const next = places.waiting.shift();
+    if (next) next();
+    else places.taken--;
+  }
+
   private launch(window: Window): void {
     const lane = this.readWindow(window)
+      .finally(() => this.givePage(window))
       .then((finished) => {
         if (finished) window.node.close();
       })
@@ -257,12 +292,10 @@ abstract class WindowedReader {
       window.done = true;
       this.handPlace();
     }
-    const held = rows.length;
-    heldRows += held;
     try {
       await this.request.onPage({ rows, node, listedAfterMs, positioned: this.positioned });
     } finally {
-      heldRows -= held;
+      this.givePage(window);
     }
     return reachedEnd || !hasMore;
   }
@@ -303,7 +336,7 @@ abstract class WindowedReader {
     const spare = gate.spare;
     const room = MAX_LANES_PER_PASS - this.lanes.size;
     if (spare <= 0 || room <= 0) return;
-    if (heldRows >= SPLIT_HELD_ROWS_LIMIT) return;
+    if (pagePlaces(this.stream.client).waiting.length > 0) return;
     const fromMs = positionMs(window.last);
     const span = this.endMs(window) - fromMs;
     if (!(span >= MIN_SPLIT_SPAN_MS)) return;
@@ -392,33 +425,44 @@ class V2PassReader extends WindowedReader {
     return query;
   }
 
+  /**
+   * One page of a window, shaped, checked and handed over; returns whether the window is done.
+   * Its own function so that its rows are let go when it returns: the lane's loop then awaits
+   * the next page for a whole round trip without holding this one.
+   */
+  private async handListPage(window: Window, page: Page, order: PageOrder): Promise<boolean> {
+    let rows = await this.stream.shapePage(page.records, this.pass);
+    if (this.sorted && rows.length > 0) {
+      const last = sortKey(rows.at(-1));
+      order.stale = last <= order.previousLast ? order.stale + 1 : 0;
+      if (order.stale >= MAX_STALE_PAGES) {
+        throw new TransientError(
+          `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${order.stale} pages in a row with nothing newer than the page before): the stream stops instead of reading the same rows again.`,
+        );
+      }
+      if (last > order.previousLast) order.previousLast = last;
+    }
+    if (this.sorted) rows = dropOlder(this.stream, rows, this.request.since, 'updated_since');
+    return this.handPage(window, rows, page.hasMore, page.listedAfterMs);
+  }
+
   protected async readWindow(window: Window): Promise<boolean> {
     const { client } = this.stream;
-    let previousLast = '';
-    let stale = 0;
+    const order = { previousLast: '', stale: 0 };
     let started = false;
     try {
       for await (const page of client.paginateV2(
         this.pass.path,
         this.query(window),
         this.stream.name,
-        { prefetch: (records) => !endsWindow(window, records) },
+        {
+          prefetch: (records) => !endsWindow(window, records),
+          beforeParse: () => this.takePage(window),
+        },
       )) {
         started = true;
         if (this.stopped) return false;
-        let rows = await this.stream.shapePage(page.records, this.pass);
-        if (this.sorted && rows.length > 0) {
-          const last = sortKey(rows.at(-1));
-          stale = last <= previousLast ? stale + 1 : 0;
-          if (stale >= MAX_STALE_PAGES) {
-            throw new TransientError(
-              `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${stale} pages in a row with nothing newer than the page before): the stream stops instead of reading the same rows again.`,
-            );
-          }
-          if (last > previousLast) previousLast = last;
-        }
-        if (this.sorted) rows = dropOlder(this.stream, rows, this.request.since, 'updated_since');
-        if (await this.handPage(window, rows, page.hasMore, page.listedAfterMs)) return true;
+        if (await this.handListPage(window, page, order)) return true;
       }
     } catch (error) {
       if (!started && this.filters && rejectsTimeFilters(error)) {
@@ -438,6 +482,12 @@ class V2PassReader extends WindowedReader {
     }
     return true;
   }
+}
+
+/** (update_time, id) of the newest row so far, and pages in a row that brought nothing newer. */
+interface PageOrder {
+  previousLast: string;
+  stale: number;
 }
 
 /** Streams whose endpoint answered 400 to updated_since in this run (products, see above). */
@@ -592,74 +642,90 @@ class V1SinceReader extends WindowedReader {
   }
 
   protected async readWindow(window: Window): Promise<boolean> {
-    const { client } = this.stream;
-    const paging = (body: { additional_data?: unknown }): string | undefined =>
-      v1Pagination(body as any) ? undefined : 'has no paging block';
-    let cursor = window.start;
-    let start = 0;
-    /** `id|update_time` of the rows handed over whose update_time is in the `cursor` second. */
-    let seenAtCursor = new Set<string>();
-    let stale = 0;
+    const at: V1Position = { cursor: window.start, start: 0, seenAtCursor: new Set(), stale: 0 };
     for (;;) {
       if (this.stopped) return false;
-      const body = await client.get(
-        'v1',
-        this.pass.path,
-        {
-          ...this.pass.query,
-          sort: 'update_time ASC',
-          updated_since: cursor,
-          start,
-          limit: PAGE_LIMIT,
-        },
-        this.stream.name,
-        { validate: paging },
-      );
-      await this.stream.ready;
-      const records = listRecords(body, this.endpoint);
-      const more = Boolean(v1Pagination(body)?.more_items_in_collection);
-      const times = records.map((record) => toTimestamp(record.update_time));
-      if (cursor && times.some((time) => time !== null && time < cursor!)) {
-        throw new FilterIgnored(cursor);
-      }
-      if (more && records.length === 0) {
-        throw new TransientError(
-          `Pipedrive's GET ${this.endpoint} announced more items after an empty page (updated_since=${cursor}, start=${start}).`,
-        );
-      }
-      const identity = (record: Row): string =>
-        `${String(record.id)}|${String(record.update_time)}`;
-      const fresh =
-        seenAtCursor.size === 0
-          ? records
-          : records.filter(
-              (record, i) => !(times[i] === cursor && seenAtCursor.has(identity(record))),
-            );
-      stale = records.length > 0 && fresh.length === 0 ? stale + 1 : 0;
-      if (stale >= MAX_STALE_PAGES) {
-        throw new TransientError(
-          `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${stale} pages of rows already read, updated_since=${cursor}, start=${start}): the stream stops instead of looping.`,
-        );
-      }
-      const rows = this.stream.shapeRows(fresh, this.pass);
-      if (await this.handPage(window, rows, more, body.listedAfterMs)) return true;
-
-      let newest: string | undefined;
-      for (const time of times) if (time && (!newest || time > newest)) newest = time;
-      if (newest && (!cursor || newest > cursor)) {
-        cursor = newest;
-        start = 0;
-        seenAtCursor = new Set();
-      } else {
-        // The whole page is one second: step through that second by offset.
-        start += records.length;
-      }
-      records.forEach((record, i) => {
-        if (times[i] === cursor) seenAtCursor.add(identity(record));
-      });
+      if (await this.readPage(window, at)) return true;
     }
   }
+
+  /**
+   * One page of the window from where the lane is, handed over; moves `at` on and returns
+   * whether the window is done. Its own function so that the page's rows are let go when it
+   * returns, before the lane awaits the next page.
+   */
+  private async readPage(window: Window, at: V1Position): Promise<boolean> {
+    const { cursor, start } = at;
+    const body = await this.stream.client.get(
+      'v1',
+      this.pass.path,
+      {
+        ...this.pass.query,
+        sort: 'update_time ASC',
+        updated_since: cursor,
+        start,
+        limit: PAGE_LIMIT,
+      },
+      this.stream.name,
+      { validate: hasV1Paging, beforeParse: () => this.takePage(window) },
+    );
+    await this.stream.ready;
+    const records = listRecords(body, this.endpoint);
+    const more = Boolean(v1Pagination(body)?.more_items_in_collection);
+    const times = records.map((record) => toTimestamp(record.update_time));
+    if (cursor && times.some((time) => time !== null && time < cursor)) {
+      throw new FilterIgnored(cursor);
+    }
+    if (more && records.length === 0) {
+      throw new TransientError(
+        `Pipedrive's GET ${this.endpoint} announced more items after an empty page (updated_since=${cursor}, start=${start}).`,
+      );
+    }
+    const identity = (record: Row): string => `${String(record.id)}|${String(record.update_time)}`;
+    const fresh =
+      at.seenAtCursor.size === 0
+        ? records
+        : records.filter(
+            (record, i) => !(times[i] === cursor && at.seenAtCursor.has(identity(record))),
+          );
+    at.stale = records.length > 0 && fresh.length === 0 ? at.stale + 1 : 0;
+    if (at.stale >= MAX_STALE_PAGES) {
+      throw new TransientError(
+        `Pipedrive's pages of GET ${this.endpoint} stopped moving forward (${at.stale} pages of rows already read, updated_since=${cursor}, start=${start}): the stream stops instead of looping.`,
+      );
+    }
+    const rows = this.stream.shapeRows(fresh, this.pass);
+    if (await this.handPage(window, rows, more, body.listedAfterMs)) return true;
+
+    let newest: string | undefined;
+    for (const time of times) if (time && (!newest || time > newest)) newest = time;
+    if (newest && (!cursor || newest > cursor)) {
+      at.cursor = newest;
+      at.start = 0;
+      at.seenAtCursor = new Set();
+    } else {
+      // The whole page is one second: step through that second by offset.
+      at.start += records.length;
+    }
+    records.forEach((record, i) => {
+      if (times[i] === at.cursor) at.seenAtCursor.add(identity(record));
+    });
+    return false;
+  }
 }
+
+/** Where a v1 lane is: its updated_since, the offset inside that second, and what it saw. */
+interface V1Position {
+  cursor?: string;
+  start: number;
+  /** `id|update_time` of the rows handed over whose update_time is in the `cursor` second. */
+  seenAtCursor: Set<string>;
+  /** Pages in a row with nothing new. */
+  stale: number;
+}
+
+const hasV1Paging = (body: { additional_data?: unknown }): string | undefined =>
+  v1Pagination(body as any) ? undefined : 'has no paging block';
 
 /** A server that ignores updated_since: the pass is read another way. */
 class FilterIgnored extends Error {
