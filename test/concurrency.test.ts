@@ -89,6 +89,42 @@ describe('one big stream alone over a slow network', () => {
   });
 });
 
+describe('one big stream alone fills the gate, not a fixed few lanes', () => {
+  // 1 s round trips under 120 / 2 s: the gate plans its whole cap (64) in flight, and 100
+  // pages make about 25 lanes of 4 pages. A pass used to stop at 16 lanes, so a deals-only
+  // sync at 800 ms reached a quarter of the limit. (Shorter round trips would not show it here:
+  // the fake shares this process's CPU, and the gate's CPU ceiling holds fewer in flight.)
+  const fake = new FakePipedrive({
+    seed: 65,
+    token: TOKEN,
+    burstLimit: 120,
+    latency: { baseMs: 1000, jitterMs: 50 },
+    sizes: { deals: 50_000, archivedDeals: 5, deletedDeals: 5 },
+  });
+  afterAll(() => fake.stop());
+
+  test('more than 16 lanes of deals in flight at once, each deal once, within the limit', async () => {
+    await fake.start();
+    const result = await runConnector(['read'], {
+      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
+      catalog: configuredCatalog([{ name: 'deals', syncMode: 'incremental' }]),
+    });
+    expect(result.code).toBe(0);
+    expect(errorsOf(result)).toEqual([]);
+    const ids = recordsOf(result, 'deals').map((deal) => deal.id);
+    expect(new Set(ids).size).toBe(fake.count('deals'));
+    expect(ids.length).toBeLessThan(fake.count('deals') * 1.01 + 10);
+    expect(fake.stats.maxInFlight).toBeGreaterThan(20);
+    expect(fake.stats.maxRequestsInAnyWindow).toBeLessThanOrEqual(120);
+    expect(fake.stats.responses429).toBe(0);
+    const windows = fake.requestLog.filter(
+      (entry) => entry.path === '/api/v2/deals' && entry.query.updated_until !== undefined,
+    );
+    const pages = fake.stats.byEndpoint['GET /api/v2/deals'].requests;
+    expect(pages).toBeLessThanOrEqual(Math.ceil(50_010 / 500) + windows.length + 2);
+  });
+});
+
 describe('one big stream alone in full refresh over a slow network', () => {
   const fake = new FakePipedrive({
     seed: 64,

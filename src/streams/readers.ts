@@ -37,7 +37,13 @@ const PAGES_PER_NEW_LANE = 4;
  * because the sync's end waits for the longest lane, and little is left by then.
  */
 const PAGES_PER_HANDED_LANE = 2;
-const MAX_LANES_PER_PASS = 16;
+/**
+ * Lanes of one pass at most. One big stream alone fills the burst limit only with about
+ * rate x round trip lanes (120 / 2 s at 800 ms: about 56); the gate's spare room decides how
+ * many start. 40: a deals-only sync at 800 ms x 120 reads 16,500-16,900 deals/s on the bench
+ * (7,900 with 16), and 1,000,000 deals peak at 232-250 MB (48 lanes: 265-298 MB, too near 300).
+ */
+const MAX_LANES_PER_PASS = 40;
 /** Lanes split only when every round trip so far took at least this long. */
 const MIN_ROUND_TRIP_TO_SPLIT_MS = 25;
 /** Pages in a row that bring nothing new before a pass is declared stuck. */
