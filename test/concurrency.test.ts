@@ -371,6 +371,80 @@ describe('many groups at once over a slow network', () => {
   });
 });
 
+describe('big streams at once share the lanes: the first one back does not take them all', () => {
+  // Deals come back first and their fan-out (five deal-product batches a page) keeps the gate
+  // full; lanes taken from what the gate had spare left persons and activities one page at a
+  // time until deals ended (at 800 ms x 120 with four times the grid's lists: 18 s). Here the
+  // first pages of persons and activities are slow, so deals are surely back first.
+  const fake = new FakePipedrive({
+    seed: 64,
+    token: TOKEN,
+    burstLimit: 120,
+    latency: { baseMs: 300 },
+    slowMs: 1500,
+    sizes: {
+      deals: 32_000,
+      persons: 12_000,
+      activities: 12_000,
+      archivedDeals: 5,
+      deletedDeals: 5,
+    },
+  });
+  const streams = ['deals', 'deal_products', 'persons', 'activities'];
+  let result: RunResult;
+
+  beforeAll(async () => {
+    await fake.start();
+    fake.failNext(/^\/api\/v2\/(persons|activities)$/, 'slow', 2);
+    result = await runConnector(['read'], {
+      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
+      catalog: configuredCatalog(streams.map((name) => ({ name, syncMode: 'full_refresh' }))),
+    });
+  }, 120_000);
+  afterAll(() => fake.stop());
+
+  test('persons and activities each run several lanes while deals still read', () => {
+    expect(result.code).toBe(0);
+    expect(errorsOf(result)).toEqual([]);
+    const log = fake.requestLog;
+    const lastDealsPage = Math.max(
+      ...log.filter((entry) => entry.path === '/api/v2/deals').map((entry) => entry.t),
+    );
+    // A lane's first request has no cursor yet (24 pages: 6 lanes of 4 pages; taking the gate's spare, one of the two kept 1 lane).
+    const lanesBefore = (path: string): number =>
+      log.filter(
+        (entry) =>
+          entry.path === path && entry.query.cursor === undefined && entry.t < lastDealsPage,
+      ).length;
+    const lanes = {
+      persons: lanesBefore('/api/v2/persons'),
+      activities: lanesBefore('/api/v2/activities'),
+    };
+    expect({
+      persons: lanes.persons >= 6,
+      activities: lanes.activities >= 6,
+      lanes,
+    }).toEqual({ persons: true, activities: true, lanes });
+  });
+
+  test('every row once, exact counts in the STATEs', () => {
+    for (const name of ['deals', 'persons', 'activities'] as const) {
+      const ids = recordsOf(result, name).map((row) => row.id);
+      expect({ name, distinct: new Set(ids).size, rows: ids.length }).toEqual({
+        name,
+        distinct: fake.count(name),
+        rows: fake.count(name),
+      });
+    }
+    expect(new Set(recordsOf(result, 'deal_products').map((row) => row.id)).size).toBe(
+      fake.count('dealProducts'),
+    );
+    for (const [name, entry] of checkpointsOf(result)) {
+      expect({ name, counts: entry.countsOk }).toEqual({ name, counts: true });
+    }
+  });
+});
+
 describe('another client on the same token', () => {
   // It sends 3 requests per second: Pipedrive counts more in its window than this sync sent.
   const fake = new FakePipedrive({

@@ -39,9 +39,10 @@ const PAGES_PER_NEW_LANE = 4;
 const PAGES_PER_HANDED_LANE = 2;
 /**
  * Lanes of one pass at most. One big stream alone fills the burst limit only with about
- * rate x round trip lanes (120 / 2 s at 800 ms: about 56); the gate's spare room decides how
- * many start. 40: a deals-only sync at 800 ms x 120 reads 16,500-16,900 deals/s on the bench
- * (7,900 with 16), and 1,000,000 deals peak at 232-250 MB (48 lanes: 265-298 MB, too near 300).
+ * rate x round trip lanes (120 / 2 s at 800 ms: about 56); passes reading at once share the
+ * gate's target (fairLanes). 40: a deals-only sync at 800 ms x 120 reads 16,500-16,900 deals/s
+ * on the bench (7,900 with 16), and 1,000,000 deals peak at 232-250 MB (48 lanes: 265-298 MB,
+ * too near 300).
  */
 const MAX_LANES_PER_PASS = 40;
 /** Lanes split only when every round trip so far took at least this long. */
@@ -182,6 +183,16 @@ abstract class WindowedReader {
   protected abstract readWindow(window: Window): Promise<boolean>;
 
   async read(): Promise<void> {
+    const readers = windowedReaders(this.stream.client);
+    readers.add(this);
+    try {
+      await this.readWindows();
+    } finally {
+      readers.delete(this);
+    }
+  }
+
+  private async readWindows(): Promise<void> {
     const first: Window = { start: this.request.since, node: this.request.progress.sequence() };
     this.windows.push(first);
     this.launch(first);
@@ -322,12 +333,28 @@ abstract class WindowedReader {
     if (widest) this.maybeSplit(widest, PAGES_PER_HANDED_LANE);
   }
 
+  /**
+   * Lanes this pass may hold: an even share of the gate's target between the windowed passes
+   * reading now. Taking whatever the gate had spare, the pass whose first page came back first
+   * took it all, and its fan-out (five deal-product batches a page of deals) kept the gate
+   * full: at 800 ms x 120 with every list four times the grid's size, deals ran 34 lanes while
+   * persons, activities and notes read one page at a time for 18 s, then alone at the end
+   * (30.2 s; 25.6-26.4 s shared evenly; 28.4-28.8 s when a pass could also take what the others
+   * left). Lanes past the target only wait in the gate's queue, where the stream with the
+   * fewest places under way goes first.
+   */
+  private fairLanes(): number {
+    const passes = windowedReaders(this.stream.client).size;
+    const even = Math.ceil(this.stream.client.gate.target / Math.max(1, passes));
+    return Math.min(MAX_LANES_PER_PASS, even);
+  }
+
   private endMs(window: Window): number {
     return window.end ? positionMs(window.end) : this.request.nowMs;
   }
 
   /**
-   * When the gate has room for more requests than are waiting, hands the rest of this window
+   * When this pass holds fewer lanes than it may (fairLanes), hands the rest of this window
    * to new lanes: split in equal time spans (each about `pagesPerLane` pages or more, by the
    * window's last page), the first kept by the window's lane, which stops at the new end
    * (reading at most one page into the next window). Not while many handed-over rows still
@@ -339,18 +366,13 @@ abstract class WindowedReader {
     // A fast network (a proxy next door, loopback): pages come as fast as this process takes
     // them, and more lanes would only add the pages they read into each other's windows.
     if (!(gate.shortestRoundTripMs >= MIN_ROUND_TRIP_TO_SPLIT_MS)) return;
-    const spare = gate.spare;
-    const room = MAX_LANES_PER_PASS - this.lanes.size;
-    if (spare <= 0 || room <= 0) return;
+    const room = this.fairLanes() - this.lanes.size;
+    if (room <= 0) return;
     if (pagePlaces(this.stream.client).waiting.length > 0) return;
     const fromMs = positionMs(window.last);
     const span = this.endMs(window) - fromMs;
     if (!(span >= MIN_SPLIT_SPAN_MS)) return;
-    const parts = Math.min(
-      spare + 1,
-      room + 1,
-      Math.floor(span / window.pageSpanMs / pagesPerLane),
-    );
+    const parts = Math.min(room + 1, Math.floor(span / window.pageSpanMs / pagesPerLane));
     if (!(parts >= 2)) return;
     const bounds: string[] = [];
     for (let index = 1; index < parts; index++) {
@@ -372,6 +394,15 @@ abstract class WindowedReader {
       previous = next;
     });
   }
+}
+
+/** The windowed passes reading now, per sync (client): they share its lanes (fairLanes). */
+const readersOfClient = new WeakMap<object, Set<WindowedReader>>();
+
+function windowedReaders(client: object): Set<WindowedReader> {
+  let readers = readersOfClient.get(client);
+  if (!readers) readersOfClient.set(client, (readers = new Set()));
+  return readers;
 }
 
 /** Keeps the window's newest update_time and the ids of the rows that carry it. */
