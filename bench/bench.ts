@@ -6,13 +6,14 @@
  *   npm run bench                        all five targets, sized to take about a minute
  *   npm run bench -- --records 1000000   memory only: read that many deals, RSS at 25/50/75/100%
  *   npm run bench -- --grid              the latency × burst-limit grid only
+ *   npm run bench -- --big               300 and 800 ms × 120 with every list 4 × the grid's
  *   npm run bench -- --throughput        loopback throughput against the plain copier only
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { type GridCell, latencyGrid } from './grid';
+import { BIG_SCALE, bigCells, type GridCell, latencyGrid } from './grid';
 import {
   BIN_MAIN,
   catalogOf,
@@ -79,8 +80,14 @@ const log = (message: string): void => {
   process.stderr.write(`${message}\n`);
 };
 
-function parseArgs(argv: string[]): { records?: number; grid?: boolean; throughput?: boolean } {
+function parseArgs(argv: string[]): {
+  records?: number;
+  grid?: boolean;
+  big?: boolean;
+  throughput?: boolean;
+} {
   if (argv.includes('--grid')) return { grid: true };
+  if (argv.includes('--big')) return { big: true };
   if (argv.includes('--throughput')) return { throughput: true };
   const index = argv.indexOf('--records');
   if (index === -1) return {};
@@ -363,9 +370,9 @@ function saveResults(key: string, value: unknown): void {
   fs.renameSync(temporary, RESULTS);
 }
 
-/** The grid as a table: one row per cell. */
-function gridTable(grid: { unthrottled: GridCell; cells: GridCell[] }): string {
-  const rows = grid.cells.map((cell) => [
+/** Grid cells as table rows. */
+function cellRows(cells: GridCell[]): string[][] {
+  return cells.map((cell) => [
     `${cell.latencyMs} ms`,
     `${cell.limit} / 2 s`,
     `${cell.requestsPerSecond.toFixed(1)}`,
@@ -377,24 +384,26 @@ function gridTable(grid: { unthrottled: GridCell; cells: GridCell[] }): string {
     `${cell.maxInFlight}`,
     mb(cell.peakRssKb),
   ]);
+}
+
+const CELL_HEADER = [
+  'Latency',
+  'Burst limit',
+  'Requests/s',
+  'Ceiling/s',
+  'Share',
+  'Wall time',
+  '429s',
+  'Windows over limit',
+  'Most in flight',
+  'Peak RSS',
+];
+
+/** The grid as a table: one row per cell. */
+function gridTable(grid: { unthrottled: GridCell; cells: GridCell[] }): string {
   const u = grid.unthrottled;
   return [
-    table(
-      [
-        'Latency',
-        'Burst limit',
-        'Requests/s',
-        'Ceiling/s',
-        'Share',
-        'Wall time',
-        '429s',
-        'Windows over limit',
-        'Most in flight',
-        'Peak RSS',
-      ],
-      rows,
-      'llrrrrrlrr',
-    ),
+    table(CELL_HEADER, cellRows(grid.cells), 'llrrrrrlrr'),
     '',
     `Ceiling: the burst limit / 2 s, or the connector's own rate without latency or limit when lower (the fastest of 3 runs: ${u.requestsPerSecond.toFixed(1)} requests/s here, ${int(u.records)} records in ${seconds(u.wallMs)}, ${u.requests} requests). Each cell is one full sync of ${int(u.records)} records (every stream but deals_flow), the fake in its own process with latency = base + up to a third of it in jitter.`,
   ].join('\n');
@@ -404,6 +413,20 @@ async function gridBench(): Promise<void> {
   const grid = await latencyGrid(log);
   process.stdout.write(`\nsource-pipedrive latency grid — ${machine()}\n\n${gridTable(grid)}\n`);
   saveResults('grid', { at: new Date().toISOString(), machine: machine(), ...grid });
+}
+
+async function bigBench(): Promise<void> {
+  const cells = await bigCells(log);
+  const records = cells[0]?.records ?? 0;
+  process.stdout.write(
+    `\nsource-pipedrive big cells — ${machine()}\n\n${table(CELL_HEADER, cellRows(cells), 'llrrrrrlrr')}\n\nEach cell is one full sync of the grid's streams with every list ×${BIG_SCALE} (${int(records)} records); ceiling: the burst limit / 2 s.\n`,
+  );
+  saveResults('bigCells', {
+    at: new Date().toISOString(),
+    machine: machine(),
+    scale: BIG_SCALE,
+    cells,
+  });
 }
 
 async function fullBench(): Promise<void> {
@@ -635,9 +658,10 @@ async function throughputBench(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { records, grid, throughput } = parseArgs(process.argv.slice(2));
+  const { records, grid, big, throughput } = parseArgs(process.argv.slice(2));
   if (records) await memoryBench(records);
   else if (grid) await gridBench();
+  else if (big) await bigBench();
   else if (throughput) await throughputBench();
   else await fullBench();
 }

@@ -92,11 +92,18 @@ export async function runCell(
   latencyMs: number,
   limit: number | null,
   log: (message: string) => void,
+  /** Every list this many times its grid size (see bigCells). */
+  scale = 1,
 ): Promise<Omit<GridCell, 'ceilingPerSecond' | 'share'>> {
-  log(`  latency ${latencyMs} ms, burst limit ${limit ?? 'none'}…`);
+  log(
+    `  latency ${latencyMs} ms, burst limit ${limit ?? 'none'}${scale === 1 ? '' : `, lists ×${scale}`}…`,
+  );
+  const sizes = Object.fromEntries(
+    Object.entries(GRID_SIZES).map(([name, size]) => [name, size * scale]),
+  );
   const fake: FakeProcess = await startFakeProcess({
     seed: 7,
-    sizes: GRID_SIZES,
+    sizes,
     burstLimit: limit,
     latency: { baseMs: latencyMs, jitterMs: Math.round(latencyMs / 3), seed: 7 },
   });
@@ -177,4 +184,29 @@ export async function latencyGrid(log: (message: string) => void): Promise<{
     }
   }
   return { unthrottled, cells };
+}
+
+/** The cells where the grid's sync is shortest against the limit, and the list size of --big. */
+export const BIG_CELLS: Array<[latencyMs: number, limit: number]> = [
+  [300, 120],
+  [800, 120],
+];
+export const BIG_SCALE = 4;
+
+/**
+ * The grid's fixed sync is about 5.6 s of work at 120 / 2 s: six round trips at 800 ms, fewer
+ * than a list's chain of them (first page, windows, last fan-out, closing call). The same
+ * cells with every list four times its size show how close a longer sync comes to the limit
+ * once that chain is hidden. Ceiling: the burst limit (the connector's own unthrottled rate is
+ * twice it or more).
+ */
+export async function bigCells(log: (message: string) => void): Promise<GridCell[]> {
+  log(`Big cells: the grid's sync with every list ×${BIG_SCALE}…`);
+  const cells: GridCell[] = [];
+  for (const [latencyMs, limit] of BIG_CELLS) {
+    const cell = await runCell(latencyMs, limit, log, BIG_SCALE);
+    const ceiling = limit / 2;
+    cells.push({ ...cell, ceilingPerSecond: ceiling, share: cell.requestsPerSecond / ceiling });
+  }
+  return cells;
 }

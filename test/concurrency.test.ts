@@ -597,10 +597,10 @@ describe('a lane lists its next pages while the fan-out of the earlier ones is r
     }
     // Each stream's last STATE comes after its last record.
     for (const name of ['deals', 'deal_products']) {
-      const last = result.messages.findLastIndex(
-        (m) => m.type === 'RECORD' && m.record.stream === name,
-      );
-      const state = result.messages.findLastIndex(
+      const lastIndex = (keep: (message: any) => boolean): number =>
+        result.messages.reduce((found, message, index) => (keep(message) ? index : found), -1);
+      const last = lastIndex((m) => m.type === 'RECORD' && m.record.stream === name);
+      const state = lastIndex(
         (m) => m.type === 'STATE' && m.state.stream.stream_descriptor.name === name,
       );
       expect([name, state > last]).toEqual([name, true]);
