@@ -410,7 +410,8 @@ describe('big streams at once share the lanes: the first one back does not take 
     const lastDealsPage = Math.max(
       ...log.filter((entry) => entry.path === '/api/v2/deals').map((entry) => entry.t),
     );
-    // A lane's first request has no cursor yet (24 pages: 6 lanes of 4 pages; taking the gate's spare, one of the two kept 1 lane).
+    // A lane's first request has no cursor yet (24 pages: 6 lanes of 4 pages; when a pass took
+    // what the gate had spare, one of the two kept 1 lane).
     const lanesBefore = (path: string): number =>
       log.filter(
         (entry) =>

@@ -99,11 +99,6 @@ export class ConcurrencyGate {
     return this.waiters.length;
   }
 
-  /** Free places: positive when more concurrent work would be served at once. */
-  get spare(): number {
-    return this.target - this.active - this.waiters.length;
-  }
-
   /** The shortest round trip seen so far (Infinity before the first answer). */
   get shortestRoundTripMs(): number {
     return this.shortestMs;

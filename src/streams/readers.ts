@@ -339,7 +339,7 @@ abstract class WindowedReader {
    * took it all, and its fan-out (five deal-product batches a page of deals) kept the gate
    * full: at 800 ms x 120 with every list four times the grid's size, deals ran 34 lanes while
    * persons, activities and notes read one page at a time for 18 s, then alone at the end
-   * (30.2 s; 25.6-26.4 s shared evenly; 28.4-28.8 s when a pass could also take what the others
+   * (30.2 s; 25.6-27.4 s shared evenly; 28.4-28.8 s when a pass could also take what the others
    * left). Lanes past the target only wait in the gate's queue, where the stream with the
    * fewest places under way goes first.
    */
