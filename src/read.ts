@@ -414,6 +414,7 @@ class SyncRun {
       if (this.budgetIsShort(group, rows.length)) await work;
       else running.push(work);
     }
+    page.written?.();
     const finished = Promise.all(running).then(async () => {
       if (group.stopped || this.fatal) return;
       page.node.close();

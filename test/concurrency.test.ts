@@ -446,6 +446,58 @@ describe('big streams at once share the lanes: the first one back does not take 
   });
 });
 
+describe('a page waiting for its fan-out lets other streams parse theirs', () => {
+  // A page of deals whose products are still being read keeps its lane waiting once many pages
+  // fan out; it used to keep its parsed-page place too (8 in a sync), and persons, with no
+  // fan-out of their own, parsed a page only when a page of deals was done. Every
+  // deal-products answer here takes 2 s, persons' pages 100 ms. (The slow batches also fill the
+  // gate until the first ones come back; then persons end: 3.1 s. Holding places: 5.2 s, at
+  // the second wave of deal products.)
+  const SLOW_MS = 2000;
+  const fake = new FakePipedrive({
+    seed: 65,
+    token: TOKEN,
+    burstLimit: 240,
+    latency: { baseMs: 100 },
+    slowMs: SLOW_MS,
+    sizes: { deals: 16_000, persons: 16_000, archivedDeals: 5, deletedDeals: 5 },
+  });
+  const streams = ['deals', 'deal_products', 'persons'];
+  let result: RunResult;
+
+  beforeAll(async () => {
+    await fake.start();
+    fake.failNext(/^\/api\/v2\/deals\/products$/, 'slow', 10_000);
+    result = await runConnector(['read'], {
+      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 240 },
+      catalog: configuredCatalog(streams.map((name) => ({ name, syncMode: 'full_refresh' }))),
+    });
+  }, 120_000);
+  afterAll(() => fake.stop());
+
+  test('persons end before the second wave of deal products comes back', () => {
+    expect(result.code).toBe(0);
+    expect(errorsOf(result)).toEqual([]);
+    const log = fake.requestLog;
+    const times = (path: string): number[] =>
+      log.filter((entry) => entry.path === path).map((entry) => entry.t);
+    const secondWaveBack = Math.min(...times('/api/v2/deals/products')) + 2 * SLOW_MS;
+    const lastPersons = Math.max(...times('/api/v2/persons'));
+    const t0 = Math.min(...log.map((entry) => entry.t));
+    const at = { lastPersons: lastPersons - t0, secondWaveBack: secondWaveBack - t0 };
+    expect({ personsFirst: lastPersons < secondWaveBack, at }).toEqual({
+      personsFirst: true,
+      at,
+    });
+    for (const name of ['deals', 'persons'] as const) {
+      expect(new Set(recordsOf(result, name).map((row) => row.id)).size).toBe(fake.count(name));
+    }
+    expect(new Set(recordsOf(result, 'deal_products').map((row) => row.id)).size).toBe(
+      fake.count('dealProducts'),
+    );
+  });
+});
+
 describe('another client on the same token', () => {
   // It sends 3 requests per second: Pipedrive counts more in its window than this sync sent.
   const fake = new FakePipedrive({

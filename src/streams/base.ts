@@ -597,6 +597,11 @@ export interface PassPage {
    * update_time); false for lists in another order, whose position is set when they end.
    */
   positioned: boolean;
+  /**
+   * Called once the page's own rows are written, while its fan-out may still run: the reader
+   * lets go of what it holds for a page being written (its parsed-page place).
+   */
+  written?: () => void;
 }
 
 /** What the runner asks of a pass reader. */

@@ -310,7 +310,15 @@ abstract class WindowedReader {
       this.handPlace();
     }
     try {
-      await this.request.onPage({ rows, node, listedAfterMs, positioned: this.positioned });
+      await this.request.onPage({
+        rows,
+        node,
+        listedAfterMs,
+        positioned: this.positioned,
+        // A page of deals waits for its products when many pages are fanning out; its lane
+        // keeps waiting, but the place goes to another lane's page (see PARSED_PAGES).
+        written: () => this.givePage(window),
+      });
     } finally {
       this.givePage(window);
     }
