@@ -17,6 +17,18 @@ import {
 const TOKEN = 'concurrency-test-token-5e1f2a';
 
 /** Per stream: the positions of its STATEs, in order, and whether recordCount added up. */
+/** One read of these streams from the fake, with this burst limit per 2 s. */
+function readFrom(
+  fake: FakePipedrive,
+  limit: number,
+  streams: Parameters<typeof configuredCatalog>[0],
+): Promise<RunResult> {
+  return runConnector(['read'], {
+    config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: limit },
+    catalog: configuredCatalog(streams),
+  });
+}
+
 function checkpointsOf(result: RunResult): Map<string, { positions: string[]; countsOk: boolean }> {
   const out = new Map<string, { positions: string[]; countsOk: boolean }>();
   const sinceState = new Map<string, number>();
@@ -54,10 +66,7 @@ describe('one big stream alone over a slow network', () => {
 
   beforeAll(async () => {
     await fake.start();
-    result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-      catalog: configuredCatalog([{ name: 'deals', syncMode: 'incremental' }]),
-    });
+    result = await readFrom(fake, 120, [{ name: 'deals', syncMode: 'incremental' }]);
   });
   afterAll(() => fake.stop());
 
@@ -105,10 +114,7 @@ describe('one big stream alone fills the gate, not a fixed few lanes', () => {
 
   test('more than 16 lanes of deals in flight at once, each deal once, within the limit', async () => {
     await fake.start();
-    const result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-      catalog: configuredCatalog([{ name: 'deals', syncMode: 'incremental' }]),
-    });
+    const result = await readFrom(fake, 120, [{ name: 'deals', syncMode: 'incremental' }]);
     expect(result.code).toBe(0);
     expect(errorsOf(result)).toEqual([]);
     const ids = recordsOf(result, 'deals').map((deal) => deal.id);
@@ -137,10 +143,7 @@ describe('one big stream alone in full refresh over a slow network', () => {
 
   test('in windows, with the tail call for rows updated meanwhile: each deal exactly once', async () => {
     await fake.start();
-    const result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-      catalog: configuredCatalog([{ name: 'deals', syncMode: 'full_refresh' }]),
-    });
+    const result = await readFrom(fake, 120, [{ name: 'deals', syncMode: 'full_refresh' }]);
     expect(result.code).toBe(0);
     expect(errorsOf(result)).toEqual([]);
     const windows = fake.requestLog.filter(
@@ -198,10 +201,7 @@ describe('a full refresh in windows: a row updated while they are read is not lo
         f.update('deals', deal.id as number, { title: 'Changed while the sync read' });
         moved = deal.id as number;
       });
-      const result = await runConnector(['read'], {
-        config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-        catalog: configuredCatalog([{ name: 'deals', syncMode: 'full_refresh' }]),
-      });
+      const result = await readFrom(fake, 120, [{ name: 'deals', syncMode: 'full_refresh' }]);
       expect(result.code).toBe(0);
       expect(errorsOf(result)).toEqual([]);
       expect(heldWindow?.rows).toBeGreaterThan(1_100);
@@ -248,10 +248,7 @@ describe('a lane that has ended hands its place to the window with the most page
     });
     await fake.start();
     try {
-      const result = await runConnector(['read'], {
-        config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-        catalog: configuredCatalog([{ name: 'persons', syncMode: 'full_refresh' }]),
-      });
+      const result = await readFrom(fake, 120, [{ name: 'persons', syncMode: 'full_refresh' }]);
       expect(result.code).toBe(0);
       expect(errorsOf(result)).toEqual([]);
       const firstPages = fake.requestLog.filter(
@@ -286,10 +283,7 @@ describe('a big v1 list alone (notes: no updated_until) over a slow network', ()
     });
     await fake.start();
     try {
-      const result = await runConnector(['read'], {
-        config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-        catalog: configuredCatalog([{ name: 'notes', syncMode: 'incremental' }]),
-      });
+      const result = await readFrom(fake, 120, [{ name: 'notes', syncMode: 'incremental' }]);
       expect(result.code).toBe(0);
       expect(errorsOf(result)).toEqual([]);
       const live = fake.list('notes').filter((note) => note.active_flag !== false).length;
@@ -396,10 +390,11 @@ describe('big streams at once share the lanes: the first one back does not take 
   beforeAll(async () => {
     await fake.start();
     fake.failNext(/^\/api\/v2\/(persons|activities)$/, 'slow', 2);
-    result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 120 },
-      catalog: configuredCatalog(streams.map((name) => ({ name, syncMode: 'full_refresh' }))),
-    });
+    result = await readFrom(
+      fake,
+      120,
+      streams.map((name) => ({ name, syncMode: 'full_refresh' })),
+    );
   }, 120_000);
   afterAll(() => fake.stop());
 
@@ -468,10 +463,11 @@ describe('a page waiting for its fan-out lets other streams parse theirs', () =>
   beforeAll(async () => {
     await fake.start();
     fake.failNext(/^\/api\/v2\/deals\/products$/, 'slow', 10_000);
-    result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 240 },
-      catalog: configuredCatalog(streams.map((name) => ({ name, syncMode: 'full_refresh' }))),
-    });
+    result = await readFrom(
+      fake,
+      240,
+      streams.map((name) => ({ name, syncMode: 'full_refresh' })),
+    );
   }, 120_000);
   afterAll(() => fake.stop());
 
@@ -512,10 +508,7 @@ describe('another client on the same token', () => {
 
   beforeAll(async () => {
     await fake.start();
-    result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 20 },
-      catalog: configuredCatalog(['deals', 'deal_products', 'persons', 'organizations']),
-    });
+    result = await readFrom(fake, 20, ['deals', 'deal_products', 'persons', 'organizations']);
   });
   afterAll(() => fake.stop());
 
@@ -546,10 +539,7 @@ describe('one big stream over loopback (no latency)', () => {
 
   test('no windows: pages come as fast as they are taken, so splitting would only add pages', async () => {
     await fake.start();
-    const result = await runConnector(['read'], {
-      config: { api_token: TOKEN, api_url: fake.url, max_requests_per_2_seconds: 480 },
-      catalog: configuredCatalog([{ name: 'deals', syncMode: 'full_refresh' }]),
-    });
+    const result = await readFrom(fake, 480, [{ name: 'deals', syncMode: 'full_refresh' }]);
     expect(result.code).toBe(0);
     const windows = fake.requestLog.filter((entry) => entry.query.updated_until !== undefined);
     expect(windows).toEqual([]);
