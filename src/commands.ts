@@ -10,7 +10,7 @@ import { FieldDefinitionCache, type PipedriveStream, type StreamServices } from 
 import { allStreams } from './streams/index';
 
 /**
- * check, discover and read: loaded only for those commands (they pull in the CDK and axios),
+ * check, discover and read: loaded only for those commands (they pull in the CDK and the HTTP client),
  * so that spec, --help and --version start fast.
  */
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ProtocolWriter } from './protocol/output';
 
 /**
- * Entry point. `spec` is answered without loading the CDK or axios (start-up
+ * Entry point. `spec` is answered without loading the CDK or the HTTP client (start-up
  * time matters: Airbyte calls spec often); everything else loads lazily.
  */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {

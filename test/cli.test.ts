@@ -109,11 +109,11 @@ describe('mistakes on the command line are config_error TRACEs', () => {
 });
 
 describe('spec starts fast', () => {
-  test('answers without loading the CDK, axios or commander', () => {
+  test('answers without loading the CDK, the HTTP client or commander', () => {
     const script = `
       const index = require(${JSON.stringify(path.join(REPO_ROOT, 'lib', 'index.js'))});
       index.main(['spec']).then(() => {
-        const loaded = Object.keys(require.cache).filter((f) => /node_modules\\/(faros-airbyte-cdk|axios|commander)\\//.test(f));
+        const loaded = Object.keys(require.cache).filter((f) => /node_modules\\/(faros-airbyte-cdk|commander)\\/|\\/lib\\/pipedrive\\//.test(f));
         process.stderr.write(JSON.stringify(loaded));
       });`;
     const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });

@@ -1,12 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
 
-import axios, { type AxiosResponse } from 'axios';
-
 import { isLoopback, type OAuthCredentials } from '../config';
 import { AccountError, ConfigError, TransientError } from '../errors';
 import { toApiTime } from '../normalize';
 import type { LogLevel } from '../protocol/output';
+import { exchange, type HttpAnswer, NetworkFailure } from './http';
 import { sleep } from './rate-limiter';
 
 /**
@@ -129,8 +128,8 @@ export class OAuthSession implements RequestAuth {
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
   private readonly agents = {
-    httpAgent: new http.Agent({ keepAlive: false }),
-    httpsAgent: new https.Agent({ keepAlive: false }),
+    http: new http.Agent({ keepAlive: false }),
+    https: new https.Agent({ keepAlive: false }),
   };
 
   constructor(private readonly options: OAuthSessionOptions) {
@@ -266,30 +265,29 @@ export class OAuthSession implements RequestAuth {
       refresh_token: this.refreshToken,
     }).toString();
     for (let attempt = 1; ; attempt++) {
-      let response: AxiosResponse<string>;
+      let response: HttpAnswer;
       let problem: string;
       try {
-        response = await axios.post<string>(this.options.tokenUrl, body, {
-          auth: { username: credentials.client_id, password: credentials.client_secret },
+        response = await exchange({
+          method: 'POST',
+          url: new URL(this.options.tokenUrl),
+          body,
           headers: {
+            authorization: `Basic ${Buffer.from(`${credentials.client_id}:${credentials.client_secret}`).toString('base64')}`,
             'content-type': 'application/x-www-form-urlencoded',
             accept: 'application/json',
           },
-          timeout: this.timeoutMs,
-          responseType: 'text',
-          transformResponse: (data) => data,
-          validateStatus: () => true,
-          maxRedirects: 0,
-          ...this.agents,
+          timeoutMs: this.timeoutMs,
+          agents: this.agents,
         });
         const answer = parseAnswer(response.data);
         if (response.status >= 200 && response.status < 300) return answer;
         if (response.status !== 429 && response.status < 500) throw this.refused(response, answer);
         problem = `${this.endpointLabel} answered ${response.status}`;
-      } catch (error: any) {
-        if (error instanceof ConfigError || error instanceof TransientError) throw error;
-        // Never pass the axios error on: its config holds the client secret.
-        const code = String(error?.code ?? 'network error');
+      } catch (error) {
+        if (!(error instanceof NetworkFailure)) throw error;
+        // Only the system's error code: nothing of the request (it holds the client secret).
+        const { code } = error;
         if (code === 'ENOTFOUND') throw this.hostNotFound();
         problem = `${this.endpointLabel} failed: ${code}`;
       }
@@ -308,7 +306,7 @@ export class OAuthSession implements RequestAuth {
     }
   }
 
-  private refused(response: AxiosResponse, answer: TokenAnswer): AccountError {
+  private refused(response: HttpAnswer, answer: TokenAnswer): AccountError {
     const info = { endpoint: this.endpointLabel, status: response.status };
     if (answer.error === 'invalid_client') {
       return new AccountError(

@@ -1,8 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 
-import axios, { AxiosInstance, AxiosResponse } from 'axios';
-
 import {
   AccountError,
   CancelledError,
@@ -17,6 +15,7 @@ import { toApiTime } from '../normalize';
 import { ApiTokenAuth, type RequestAuth } from './auth';
 import { endpointLabel, tokenCost } from './costs';
 import { ConcurrencyGate } from './gate';
+import { exchange, type HttpAnswer, NetworkFailure } from './http';
 import { RollingWindowLimiter, sleep } from './rate-limiter';
 
 export type ApiVersion = 'v1' | 'v2';
@@ -140,7 +139,7 @@ export interface RequestOptions {
 
 /** An answer as it came back, before anything in it is read. */
 interface Answer {
-  response: AxiosResponse<string>;
+  response: HttpAnswer;
   /** The headers it was sent with (a 401 renews credentials only if they were these). */
   sent: Record<string, string>;
   sentAt: number;
@@ -162,8 +161,6 @@ const BURST_WINDOW_MS = 2000;
  */
 const BURST_WINDOW_MARGIN_MS = 150;
 const BURST_MARGIN_STEP_MS = 50;
-/** Carries a request's id from exchange() to its agent (see noteDepartures); never sent. */
-const LEAVING_HEADER = 'x-source-pipedrive-request-id';
 /**
  * A window's requests leave spread over its two halves (at most half the limit in each), not
  * all at once: with many requests in flight an unspread limiter echoes one burst of the whole
@@ -186,7 +183,7 @@ function nextMidnightUtc(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 }
 
-function headerNumber(response: AxiosResponse, name: string): number | undefined {
+function headerNumber(response: HttpAnswer, name: string): number | undefined {
   const value = response.headers[name];
   if (value === undefined || value === null || value === '') return undefined;
   const parsed = Number(value);
@@ -214,10 +211,12 @@ class RetryableFailure extends Error {
 export class PipedriveClient {
   readonly stats = new RequestStats();
   readonly gate: ConcurrencyGate;
-  private readonly http: AxiosInstance;
-  /** Requests on their way to a socket, by their LEAVING_HEADER: what to do once they left. */
-  private readonly leaving = new Map<string, (at: number) => void>();
-  private leavingSeq = 0;
+  private base: string;
+  private readonly timeoutMs: number;
+  private readonly agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  };
   private readonly auth: RequestAuth;
   private readonly limiter: RollingWindowLimiter;
   private readonly maxAttempts: number;
@@ -263,27 +262,17 @@ export class PipedriveClient {
       options.maxConcurrentRequests ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
       () => this.limiter.currentLimit / (BURST_WINDOW_MS / 1000),
     );
-    this.http = axios.create({
-      baseURL: options.baseUrl,
-      timeout: options.timeoutMs ?? envNumber('PIPEDRIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS,
-      headers: { accept: 'application/json' },
-      // We parse ourselves: a truncated or HTML body must become a retry, not a throw.
-      responseType: 'text',
-      transformResponse: (body) => body,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      httpAgent: this.noteDepartures(new http.Agent({ keepAlive: true, maxSockets: 256 })),
-      httpsAgent: this.noteDepartures(new https.Agent({ keepAlive: true, maxSockets: 256 })),
-    });
+    this.base = options.baseUrl;
+    this.timeoutMs = options.timeoutMs ?? envNumber('PIPEDRIVE_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS;
   }
 
   get baseUrl(): string {
-    return this.http.defaults.baseURL ?? this.options.baseUrl;
+    return this.base;
   }
 
   /** Switches to the account's own host once it is known. */
   rebase(baseUrl: string, v1Prefix: V1Prefix = '/api/v1'): void {
-    this.http.defaults.baseURL = baseUrl;
+    this.base = baseUrl;
     this.v1Prefix = v1Prefix;
   }
 
@@ -469,25 +458,27 @@ export class PipedriveClient {
     const sentAt = Date.now();
     this.limiter.restamp(granted, sentAt);
     let leftAt = sentAt;
-    const id = String(++this.leavingSeq);
-    this.leaving.set(id, (at) => {
-      leftAt = at;
-      this.limiter.restamp(sentAt, at);
-    });
-    let response: AxiosResponse<string>;
+    let response: HttpAnswer;
     try {
-      response = await this.http.get<string>(url, {
-        params: cleanQuery(query),
-        headers: { ...sent, [LEAVING_HEADER]: id },
+      response = await exchange({
+        method: 'GET',
+        url: urlOf(this.base, url, query),
+        headers: { accept: 'application/json', ...sent },
+        timeoutMs: this.timeoutMs,
+        agents: this.agents,
+        // Its bytes reach the socket a while after sentAt when the event loop is busy (a new
+        // connection waits for its connect callback behind page work; measured at 800 ms x 40
+        // with 34 in flight: up to 136 ms, close to the burst margin): the window counts that.
+        onLeft: (at) => {
+          leftAt = at;
+          this.limiter.restamp(sentAt, at);
+        },
       });
-    } catch (error: any) {
-      // Network-level failures: never pass the axios error on (its config holds the token).
-      // Nothing was answered, so nothing is counted.
-      const code = error?.code ?? 'network error';
+    } catch (error) {
+      // Network-level failures: nothing was answered, so nothing is counted.
+      const code = error instanceof NetworkFailure ? error.code : 'network error';
       if (code === 'ENOTFOUND') throw this.unresolvedHost(endpoint);
       throw new RetryableFailure(`GET ${endpoint} failed: ${code}`);
-    } finally {
-      this.leaving.delete(id);
     }
     const receivedAt = Date.now();
     const status = response.status;
@@ -500,28 +491,6 @@ export class PipedriveClient {
     if (status === 429) return this.on429(response, endpoint, windowBefore);
     this.unexplained429s = 0;
     return { response, sent, sentAt };
-  }
-
-  /**
-   * Lets each request say when it has left: its bytes reach the socket a while after `sentAt`
-   * when the event loop is busy (a new connection waits for its connect callback behind page
-   * work; measured at 800 ms × 40 with 34 in flight: up to 136 ms, close to the burst margin).
-   * The agent sees every request before it is written: it takes the request's LEAVING_HEADER
-   * off (it is never sent) and runs what exchange() registered for it on 'finish'.
-   */
-  private noteDepartures<A extends http.Agent>(agent: A): A {
-    const addRequest = (agent as any).addRequest as (...args: unknown[]) => unknown;
-    (agent as any).addRequest = (request: http.ClientRequest, ...rest: unknown[]) => {
-      const id = request.getHeader(LEAVING_HEADER);
-      if (id !== undefined) {
-        request.removeHeader(LEAVING_HEADER);
-        const left = this.leaving.get(String(id));
-        this.leaving.delete(String(id));
-        if (left) request.once('finish', () => left(Date.now()));
-      }
-      return addRequest.call(agent, request, ...rest);
-    };
-    return agent;
   }
 
   /** What an answer says: the envelope of a good one, or the failure to throw or retry. */
@@ -615,14 +584,14 @@ export class PipedriveClient {
   }
 
   /** Pipedrive's own x-token-cost when it sends one, else the documented cost. */
-  private costOf(response: AxiosResponse, staticCost: number): number {
+  private costOf(response: HttpAnswer, staticCost: number): number {
     const header = headerNumber(response, 'x-token-cost');
     if (header !== undefined && header >= 0) return header;
     // Without the header: refused (429) and failed (5xx) calls are not charged.
     return response.status === 429 || response.status >= 500 ? 0 : staticCost;
   }
 
-  private observeClock(response: AxiosResponse, receivedAt: number): void {
+  private observeClock(response: HttpAnswer, receivedAt: number): void {
     const header = response.headers.date;
     if (typeof header !== 'string') return;
     const serverMs = Date.parse(header);
@@ -695,7 +664,7 @@ export class PipedriveClient {
     return this.budgetError;
   }
 
-  private observeRateHeaders(response: AxiosResponse, windowBefore: number): void {
+  private observeRateHeaders(response: HttpAnswer, windowBefore: number): void {
     const remaining = headerNumber(response, 'x-ratelimit-remaining');
     const reset = headerNumber(response, 'x-ratelimit-reset');
     const serverLimit = headerNumber(response, 'x-ratelimit-limit');
@@ -761,7 +730,7 @@ export class PipedriveClient {
     );
   }
 
-  private on429(response: AxiosResponse<string>, endpoint: string, windowBefore: number): never {
+  private on429(response: HttpAnswer, endpoint: string, windowBefore: number): never {
     this.stats.responses429++;
     const body = parseJson(response.data) as Envelope | undefined;
     const dailyRemaining = headerNumber(response, 'x-daily-ratelimit-token-remaining');
@@ -974,14 +943,14 @@ export function v1Pagination(body: Envelope): Record<string, any> | undefined {
 }
 
 /** The HTTP Date header as RFC 3339 (whole seconds), if present and valid. */
-function serverTimeOf(response: AxiosResponse): string | undefined {
+function serverTimeOf(response: HttpAnswer): string | undefined {
   const header = response.headers.date;
   if (typeof header !== 'string') return undefined;
   const time = new Date(header);
   return Number.isNaN(time.getTime()) ? undefined : toApiTime(time);
 }
 
-function rateLimitsOf(response: AxiosResponse): RateLimitHeaders | undefined {
+function rateLimitsOf(response: HttpAnswer): RateLimitHeaders | undefined {
   const limits: RateLimitHeaders = {
     burstLimit: headerNumber(response, 'x-ratelimit-limit'),
     dailyRemaining: headerNumber(response, 'x-daily-ratelimit-token-remaining'),
@@ -990,10 +959,13 @@ function rateLimitsOf(response: AxiosResponse): RateLimitHeaders | undefined {
   return Object.values(limits).some((value) => value !== undefined) ? limits : undefined;
 }
 
-function cleanQuery(query: Query): Record<string, string | number | boolean> {
-  const result: Record<string, string | number | boolean> = {};
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) result[key] = value;
-  return result;
+/** `path` (with the v1/v2 prefix) under the base URL (which may carry a path of its own), with the query's set fields. */
+function urlOf(base: string, path: string, query: Query): URL {
+  const url = new URL(`${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`);
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) url.searchParams.append(key, String(value));
+  }
+  return url;
 }
 
 function parseJson(text: unknown): unknown {

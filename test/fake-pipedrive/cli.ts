@@ -18,6 +18,7 @@ const USAGE = `Usage: cli.ts [options]
   --token TEXT               the valid API token
   --company-domain TEXT      company_domain of /v1/users/me (default acme)
   --host-mode MODE           company (/api/v1 only), global (/v1 only) or any (default: both)
+  --compression ENCODING     gzip, deflate or br when the request accepts it (default: none)
   --now ISO                  start of the fake clock (default 2026-06-01T12:00:00Z)
   --burst-limit N            requests per rolling 2 s per token (default: unlimited)
   --other-client-rps N       another client on the same token sends N requests a second
@@ -89,6 +90,14 @@ export function parseArguments(argv: string[]): FakePipedriveOptions {
           throw new Error(`--host-mode needs company, global or any, got ${mode ?? 'nothing'}`);
         }
         options.hostMode = mode;
+        break;
+      }
+      case 'compression': {
+        const encoding = takeValue();
+        if (encoding !== 'gzip' && encoding !== 'deflate' && encoding !== 'br') {
+          throw new Error(`--compression needs gzip, deflate or br, got ${encoding ?? 'nothing'}`);
+        }
+        options.compression = encoding;
         break;
       }
       case 'v1IgnoresUpdatedSince':

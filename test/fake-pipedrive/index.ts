@@ -20,6 +20,7 @@ import { FakeStore, TableName } from './store/store';
 import { assignPermissionSet, assignRole } from './store/workspace';
 import {
   CollectionName,
+  Compression,
   DEFAULT_SIZES,
   FakePipedriveOptions,
   FakeStats,
@@ -132,6 +133,7 @@ export class FakePipedrive {
       slowMs: options.slowMs ?? 10_000,
       sendTokenCostHeader: options.sendTokenCostHeader ?? true,
       hostMode: options.hostMode ?? 'any',
+      compression: options.compression ?? null,
       v1IgnoresUpdatedSince: options.v1IgnoresUpdatedSince ?? false,
       productsRejectUpdatedSince: options.productsRejectUpdatedSince ?? false,
       oauth: this.oauth,
@@ -489,6 +491,11 @@ export class FakePipedrive {
   /** `company` or `global` refuses the other host's v1 base with a 404; `any` takes both. */
   setHostMode(mode: HostMode): void {
     this.controls.hostMode = mode;
+  }
+
+  /** Compress answers from now on (when the request accepts it), or not (null). */
+  setCompression(compression: Compression | null): void {
+    this.controls.compression = compression;
   }
 
   /** v1 notes and leads (archived too) silently ignore `updated_since`, as before 2026-01-30. */

@@ -178,6 +178,9 @@ export interface RandomFaultOptions {
  */
 export type HostMode = 'company' | 'global' | 'any';
 
+/** A content-encoding the fake can answer with. */
+export type Compression = 'gzip' | 'deflate' | 'br';
+
 export interface FakePipedriveOptions {
   seed?: number;
   sizes?: Partial<Sizes>;
@@ -215,6 +218,11 @@ export interface FakePipedriveOptions {
   latency?: LatencyModel;
   /** Default `any`; otherwise the other host's v1 base answers 404 "Unknown method". */
   hostMode?: HostMode;
+  /**
+   * Compress answers with this encoding when the request's accept-encoding allows it, as
+   * Pipedrive (behind Cloudflare) does. Default none: plain bodies, as a proxy may send them.
+   */
+  compression?: Compression | null;
   /** v1 notes and leads ignore `updated_since` (a server from before 2026-01-30). Default false. */
   v1IgnoresUpdatedSince?: boolean;
   /** v2 products answer 400 to `updated_since`/`updated_until` (December 2025). Default false. */

@@ -1,10 +1,11 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import zlib from 'node:zlib';
 
 import { FakeClock } from '../clock';
 import { EndpointControls, EndpointResult } from '../endpoints/common';
 import { MatchCache } from '../store/query';
 import { FakeStore } from '../store/store';
-import { ErrorAnswer, HostMode, JsonObject, TargetedFault } from '../types';
+import { Compression, ErrorAnswer, HostMode, JsonObject, TargetedFault } from '../types';
 import {
   ApiError,
   BAD_GATEWAY_HTML,
@@ -49,6 +50,8 @@ export interface ServerControls extends EndpointControls, LegacyControls {
   slowMs: number;
   sendTokenCostHeader: boolean;
   hostMode: HostMode;
+  /** The encoding answers are compressed with when the request accepts it (null: none). */
+  compression: Compression | null;
   /** The OAuth token endpoint and the bearer access tokens the API accepts. */
   oauth: FakeOAuthServer;
 }
@@ -187,8 +190,26 @@ async function handle(runtime: ServerRuntime, request: IncomingMessage, response
   // Each request sleeps on its own timer, so concurrent requests overlap their latency.
   if (wait > 0) await runtime.delay(wait);
   if (response.destroyed || response.writableEnded) return;
-  writeOutcome(response, outcome, rendered);
+  writeOutcome(response, outcome, rendered, negotiated(runtime.controls.compression, request));
 }
+
+/** The fake's compression, if the request's accept-encoding lists it. */
+function negotiated(
+  compression: Compression | null,
+  request: IncomingMessage,
+): Compression | undefined {
+  if (!compression) return undefined;
+  const accepted = String(request.headers['accept-encoding'] ?? '')
+    .split(',')
+    .map((part) => part.split(';')[0].trim().toLowerCase());
+  return accepted.includes(compression) ? compression : undefined;
+}
+
+const COMPRESSORS: Record<Compression, (text: string) => Buffer> = {
+  gzip: (text) => zlib.gzipSync(text),
+  deflate: (text) => zlib.deflateSync(text),
+  br: (text) => zlib.brotliCompressSync(text),
+};
 
 async function decide(
   runtime: ServerRuntime,
@@ -387,7 +408,12 @@ function render(outcome: Outcome): Rendered {
   };
 }
 
-function writeOutcome(response: ServerResponse, outcome: Outcome, rendered: Rendered): void {
+function writeOutcome(
+  response: ServerResponse,
+  outcome: Outcome,
+  rendered: Rendered,
+  encoding?: Compression,
+): void {
   if (outcome.kind === 'reset') {
     response.socket?.destroy();
     return;
@@ -401,9 +427,12 @@ function writeOutcome(response: ServerResponse, outcome: Outcome, rendered: Rend
     ...outcome.headers,
     'content-type': rendered.contentType,
   };
-  if (outcome.kind !== 'truncated') headers['content-length'] = String(rendered.bytes);
+  // A truncated answer is compressed as it is cut: it decodes to half a JSON document.
+  const body = encoding ? COMPRESSORS[encoding](rendered.text) : rendered.text;
+  if (encoding) headers['content-encoding'] = encoding;
+  if (outcome.kind !== 'truncated') headers['content-length'] = String(Buffer.byteLength(body));
   response.writeHead(outcome.status, headers);
-  response.end(rendered.text);
+  response.end(body);
 }
 
 function requestToken(request: IncomingMessage, query: Record<string, string>): string | undefined {
