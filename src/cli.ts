@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import type { Args } from './commands';
 import { ConfigError, ConnectorError, errorMessage, traceOf } from './errors';
 import { ProtocolWriter } from './protocol/output';
+import { version } from './version';
 
 export type { Args } from './commands';
 
@@ -13,14 +14,6 @@ export const USAGE =
   'source-pipedrive spec | check --config <file> | discover --config <file> | read --config <file> --catalog <file> [--state <file>]';
 
 const RESOURCES = path.resolve(__dirname, '..');
-
-function version(): string {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(RESOURCES, 'package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function spec(writer: ProtocolWriter): Promise<number> {
   const text = fs.readFileSync(path.join(RESOURCES, 'resources', 'spec.json'), 'utf8');

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import zlib from 'node:zlib';
 
 import { PipedriveClient } from '../src/pipedrive/client';
@@ -207,6 +209,8 @@ describe('the client over the HTTP layer', () => {
       ]);
       expect(headers[0]['x-api-token']).toBe(TOKEN);
       expect(headers[0].accept).toBe('application/json');
+      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+      expect(headers[0]['user-agent']).toBe(`source-pipedrive/${pkg.version}`);
     } finally {
       await target.close();
     }

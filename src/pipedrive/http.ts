@@ -12,6 +12,8 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 
+import { version } from '../version';
+
 export interface HttpAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -47,6 +49,9 @@ export function exchange(options: HttpExchange): Promise<HttpAnswer> {
   const secure = url.protocol === 'https:';
   const headers: Record<string, string> = {
     'accept-encoding': ACCEPT_ENCODING,
+    // Says who is calling (node:http sends no user-agent), so that Pipedrive's logs and support
+    // can tell this connector's requests apart.
+    'user-agent': `source-pipedrive/${version()}`,
     ...options.headers,
   };
   if (options.body !== undefined)
