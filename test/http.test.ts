@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 
 import { PipedriveClient } from '../src/pipedrive/client';
 import { exchange, NetworkFailure } from '../src/pipedrive/http';
+import { Connections } from '../src/pipedrive/proxy';
 import { FakePipedrive } from './fake-pipedrive';
 import type { Compression } from './fake-pipedrive/types';
 import {
@@ -42,11 +43,11 @@ async function server(
   };
 }
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: undefined as any };
-afterAll(() => agents.http.destroy());
+const connections = new Connections({ keepAlive: true });
+afterAll(() => connections.close());
 
 const get = (url: string, timeoutMs = 5000) =>
-  exchange({ method: 'GET', url: new URL(url), headers: {}, timeoutMs, agents });
+  exchange({ method: 'GET', url: new URL(url), headers: {}, timeoutMs, connections });
 
 describe('exchange', () => {
   const BODY = JSON.stringify({ success: true, data: [{ id: 1, name: 'Ünïcødé ✓'.repeat(2000) }] });
@@ -157,7 +158,7 @@ describe('exchange', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test': 'yes' },
         body: 'grant_type=refresh_token&refresh_token=r%C3%A9',
         timeoutMs: 5000,
-        agents,
+        connections,
       });
       expect(answer.status).toBe(302);
       expect(answer.data).toBe('');

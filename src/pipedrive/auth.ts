@@ -1,11 +1,9 @@
-import http from 'node:http';
-import https from 'node:https';
-
 import { isLoopback, type OAuthCredentials } from '../config';
 import { AccountError, ConfigError, TransientError } from '../errors';
 import { toApiTime } from '../normalize';
 import type { LogLevel } from '../protocol/output';
 import { exchange, type HttpAnswer, NetworkFailure } from './http';
+import { Connections, proxyFailure } from './proxy';
 import { sleep } from './rate-limiter';
 
 /**
@@ -127,10 +125,7 @@ export class OAuthSession implements RequestAuth {
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
-  private readonly agents = {
-    http: new http.Agent({ keepAlive: false }),
-    https: new https.Agent({ keepAlive: false }),
-  };
+  private readonly connections = new Connections({ keepAlive: false });
 
   constructor(private readonly options: OAuthSessionOptions) {
     const { credentials } = options;
@@ -278,16 +273,18 @@ export class OAuthSession implements RequestAuth {
             accept: 'application/json',
           },
           timeoutMs: this.timeoutMs,
-          agents: this.agents,
+          connections: this.connections,
         });
         const answer = parseAnswer(response.data);
         if (response.status >= 200 && response.status < 300) return answer;
         if (response.status !== 429 && response.status < 500) throw this.refused(response, answer);
         problem = `${this.endpointLabel} answered ${response.status}`;
       } catch (error) {
-        if (!(error instanceof NetworkFailure)) throw error;
+        const proxied = proxyFailure(error, new URL(this.options.tokenUrl).host);
+        if (proxied instanceof ConfigError) throw proxied;
+        if (!(error instanceof NetworkFailure) && proxied === undefined) throw error;
         // Only the system's error code: nothing of the request (it holds the client secret).
-        const { code } = error;
+        const code = proxied ?? (error as NetworkFailure).code;
         if (code === 'ENOTFOUND') throw this.hostNotFound();
         problem = `${this.endpointLabel} failed: ${code}`;
       }

@@ -1,6 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
-
 import {
   AccountError,
   CancelledError,
@@ -16,6 +13,7 @@ import { ApiTokenAuth, type RequestAuth } from './auth';
 import { endpointLabel, tokenCost } from './costs';
 import { ConcurrencyGate } from './gate';
 import { exchange, type HttpAnswer, NetworkFailure } from './http';
+import { Connections, proxyFailure } from './proxy';
 import { RollingWindowLimiter, sleep } from './rate-limiter';
 
 export type ApiVersion = 'v1' | 'v2';
@@ -213,10 +211,7 @@ export class PipedriveClient {
   readonly gate: ConcurrencyGate;
   private base: string;
   private readonly timeoutMs: number;
-  private readonly agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
-  };
+  private readonly connections = new Connections({ keepAlive: true, maxSockets: 256 });
   private readonly auth: RequestAuth;
   private readonly limiter: RollingWindowLimiter;
   private readonly maxAttempts: number;
@@ -459,13 +454,14 @@ export class PipedriveClient {
     this.limiter.restamp(granted, sentAt);
     let leftAt = sentAt;
     let response: HttpAnswer;
+    const target = urlOf(this.base, url, query);
     try {
       response = await exchange({
         method: 'GET',
-        url: urlOf(this.base, url, query),
+        url: target,
         headers: { accept: 'application/json', ...sent },
         timeoutMs: this.timeoutMs,
-        agents: this.agents,
+        connections: this.connections,
         // Its bytes reach the socket a while after sentAt when the event loop is busy (a new
         // connection waits for its connect callback behind page work; measured at 800 ms x 40
         // with 34 in flight: up to 136 ms, close to the burst margin): the window counts that.
@@ -476,7 +472,10 @@ export class PipedriveClient {
       });
     } catch (error) {
       // Network-level failures: nothing was answered, so nothing is counted.
-      const code = error instanceof NetworkFailure ? error.code : 'network error';
+      if (error instanceof ConfigError) throw error; // a proxy variable that names no proxy
+      const proxied = proxyFailure(error, target.host);
+      if (proxied instanceof ConfigError) throw proxied;
+      const code = proxied ?? (error instanceof NetworkFailure ? error.code : 'network error');
       if (code === 'ENOTFOUND') throw this.unresolvedHost(endpoint);
       throw new RetryableFailure(`GET ${endpoint} failed: ${code}`);
     }

@@ -3,6 +3,7 @@ import { AccountError, ConfigError, ConnectorError, TransientError } from '../er
 import type { LogLevel } from '../protocol/output';
 import { ApiTokenAuth, OAuthSession, type RequestAuth } from './auth';
 import { type Envelope, PipedriveClient, type V1Prefix } from './client';
+import { proxyFor } from './proxy';
 
 /** Pipedrive's global host; tests point it at a fake that behaves like it. */
 export const GLOBAL_API_URL = process.env.PIPEDRIVE_GLOBAL_API_URL || 'https://api.pipedrive.com';
@@ -103,6 +104,15 @@ export async function connect(
   log: Logger,
   hooks?: ConnectHooks,
 ): Promise<PipedriveClient> {
+  // A proxy variable that names no usable proxy fails here, before any request.
+  const proxy = proxyFor(
+    new URL(
+      config.api_url ||
+        (config.company_domain ? `https://${companyHost(config.company_domain)}` : GLOBAL_API_URL),
+    ),
+  );
+  if (proxy)
+    log('INFO', `Reaching Pipedrive through the proxy ${proxy.label} (${proxy.variable}).`);
   const auth = await authenticate(config, log, hooks);
   if (config.api_url) return clientFor(config, config.api_url, auth, log);
   if (auth instanceof OAuthSession && auth.apiDomain) {

@@ -13,6 +13,7 @@ import https from 'node:https';
 import zlib from 'node:zlib';
 
 import { version } from '../version';
+import type { Connections, Proxy } from './proxy';
 
 export interface HttpAnswer {
   status: number;
@@ -28,16 +29,34 @@ export interface HttpExchange {
   body?: string;
   /** Fails with ETIMEDOUT when the socket is idle this long (no byte sent or received). */
   timeoutMs: number;
-  agents: { http: http.Agent; https: https.Agent };
+  connections: Connections;
   /** Called once the request's last byte is handed to the socket. */
   onLeft?: (at: number) => void;
 }
 
-/** A request that got no complete answer: the system's error code, nothing else. */
+/**
+ * A request that got no complete answer: the system's error code, and the proxy it went
+ * through (if any), nothing else.
+ */
 export class NetworkFailure extends Error {
-  constructor(readonly code: string) {
+  constructor(
+    readonly code: string,
+    readonly proxy?: Proxy,
+  ) {
     super(code);
     this.name = 'NetworkFailure';
+  }
+}
+
+/** The proxy answered CONNECT with something else than 200: Pipedrive was never reached. */
+export class ProxyRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly proxy: Proxy,
+  ) {
+    super(`${status} ${statusText}`.trim());
+    this.name = 'ProxyRefusal';
   }
 }
 
@@ -47,6 +66,7 @@ const ACCEPT_ENCODING = 'gzip, deflate, br';
 export function exchange(options: HttpExchange): Promise<HttpAnswer> {
   const { url } = options;
   const secure = url.protocol === 'https:';
+  const { agent, proxy } = options.connections.route(url);
   const headers: Record<string, string> = {
     'accept-encoding': ACCEPT_ENCODING,
     // Says who is calling (node:http sends no user-agent), so that Pipedrive's logs and support
@@ -62,21 +82,25 @@ export function exchange(options: HttpExchange): Promise<HttpAnswer> {
       if (settled) return;
       settled = true;
       request.destroy();
-      reject(error instanceof NetworkFailure ? error : new NetworkFailure(codeOf(error)));
+      reject(
+        error instanceof NetworkFailure || error instanceof ProxyRefusal
+          ? error
+          : new NetworkFailure(codeOf(error), proxy),
+      );
     };
     const request = (secure ? https : http).request(
       url,
       {
         method: options.method,
         headers,
-        agent: secure ? options.agents.https : options.agents.http,
+        agent,
       },
       (response) => {
         const body = decoded(response);
         const chunks: Buffer[] = [];
         body.on('data', (chunk: Buffer) => chunks.push(chunk));
         body.once('error', fail);
-        response.once('aborted', () => fail(new NetworkFailure('ECONNRESET')));
+        response.once('aborted', () => fail(new NetworkFailure('ECONNRESET', proxy)));
         body.once('end', () => {
           if (settled) return;
           settled = true;
@@ -91,7 +115,14 @@ export function exchange(options: HttpExchange): Promise<HttpAnswer> {
         });
       },
     );
-    request.setTimeout(options.timeoutMs, () => fail(new NetworkFailure('ETIMEDOUT')));
+    request.setTimeout(options.timeoutMs, () => fail(new NetworkFailure('ETIMEDOUT', proxy)));
+    if (proxy) {
+      // https-proxy-agent replays a refused CONNECT's answer as if it were Pipedrive's: stop it.
+      request.once('proxyConnect', (connect: { statusCode: number; statusText?: string }) => {
+        if (connect.statusCode !== 200)
+          fail(new ProxyRefusal(connect.statusCode, connect.statusText ?? '', proxy));
+      });
+    }
     request.once('error', fail);
     if (options.onLeft) request.once('finish', () => options.onLeft!(Date.now()));
     request.end(options.body);
