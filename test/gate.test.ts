@@ -88,6 +88,59 @@ describe('how many requests the gate lets out', () => {
   });
 });
 
+describe('a crowd of slow requests cannot shut a stream out', () => {
+  // Target 4 (rate 0 x round trip + 4), cap 8; no CPU sample is taken (time 0, idle loop).
+  const gateOf = () => {
+    const gate = new ConcurrencyGate(
+      8,
+      () => 0,
+      () => 0,
+    );
+    gate.observe(100, 0);
+    expect(gate.target).toBe(4);
+    return gate;
+  };
+
+  test('a stream holding none may send one past the target, never past the cap', async () => {
+    const gate = gateOf();
+    for (let i = 0; i < 4; i++) await gate.acquire('deal_products');
+    let more = false;
+    void gate.acquire('deal_products').then(() => (more = true));
+    // persons has nothing in flight: it gets a place although 4 are held (the target).
+    await gate.acquire('persons');
+    expect({ inFlight: gate.inFlight, persons: gate.load('persons'), more }).toEqual({
+      inFlight: 5,
+      persons: 1,
+      more: false,
+    });
+    // Its second request waits like anyone over the target.
+    let second = false;
+    void gate.acquire('persons').then(() => (second = true));
+    await settle();
+    expect(second).toBe(false);
+    for (const scope of ['a', 'b', 'c']) await gate.acquire(scope);
+    expect(gate.inFlight).toBe(8);
+    let capped = false;
+    void gate.acquire('d').then(() => (capped = true));
+    await settle();
+    expect(capped).toBe(false);
+  });
+
+  test('a stream whose last request was answered gets a place from the queue', async () => {
+    const gate = gateOf();
+    for (let i = 0; i < 4; i++) await gate.acquire('deal_products');
+    await gate.acquire('persons');
+    let second = false;
+    void gate.acquire('persons').then(() => (second = true));
+    await settle();
+    expect(second).toBe(false);
+    // Its first page is answered: it holds none, and its waiting request goes past the target.
+    gate.release('persons');
+    await settle();
+    expect({ second, inFlight: gate.inFlight }).toEqual({ second: true, inFlight: 5 });
+  });
+});
+
 describe('the round trip the gate plans with is the network, not this process', () => {
   test('the shortest of the recent round trips: answers waiting for a busy loop do not raise it', () => {
     const gate = new ConcurrencyGate(

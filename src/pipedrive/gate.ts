@@ -110,7 +110,7 @@ export class ConcurrencyGate {
   }
 
   async acquire(scope = ''): Promise<void> {
-    if (this.active < this.target && this.waiters.length === 0) {
+    if (this.mayTake(scope) && (this.waiters.length === 0 || this.load(scope) === 0)) {
       this.take(scope);
       return;
     }
@@ -161,10 +161,34 @@ export class ConcurrencyGate {
     }
   }
 
+  /**
+   * Whether scope may have one more place now: under the target, or, for a stream with no
+   * request in flight, under max_concurrent_requests. The target follows the round trip and
+   * the CPU and can shrink under a crowd of slow requests that holds every place (a fan-out
+   * whose batches take seconds); a list asking for its next page would then wait for the
+   * crowd's answers, one place each. Before the first answer the target alone holds, so that
+   * a sync's first calls are not a burst.
+   */
+  private mayTake(scope: string): boolean {
+    if (this.active < this.target) return true;
+    return this.samples > 0 && this.load(scope) === 0 && this.active < this.cap;
+  }
+
   private wake(): void {
     while (this.waiters.length > 0 && this.active < this.target) {
       const best = indexOfLowest(this.waiters, (waiter) => this.load(waiter.scope));
       const [waiter] = this.waiters.splice(best, 1);
+      this.take(waiter.scope);
+      waiter.resolve();
+    }
+    // Then, past the target, the first waiter of each stream that holds none (see mayTake).
+    for (let index = 0; index < this.waiters.length;) {
+      const waiter = this.waiters[index];
+      if (!this.mayTake(waiter.scope)) {
+        index++;
+        continue;
+      }
+      this.waiters.splice(index, 1);
       this.take(waiter.scope);
       waiter.resolve();
     }
