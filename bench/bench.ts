@@ -58,7 +58,17 @@ const BURST_LIMIT = 20;
 const MEMORY_LIMIT = 120;
 
 /** Token cost and paths per stream, as the fake (and Pipedrive) charge them. */
-const LIST_ENDPOINTS: Record<string, Array<{ endpoint: string; cost: number }>> = {
+/**
+ * `overlap`: rows each page after the first shares with the one before. v1 notes page by moving
+ * an inclusive `updated_since` to the page's newest update_time, so the next page starts with
+ * that boundary row again: a loss-free read of N notes needs 1 + ceil((N - 500) / 499) calls.
+ * Stepping past the boundary by offset instead would skip a row whenever a row of that second
+ * changes between the two calls (README, notes / leads).
+ */
+const LIST_ENDPOINTS: Record<
+  string,
+  Array<{ endpoint: string; cost: number; overlap?: number }>
+> = {
   deals: [
     { endpoint: 'GET /api/v2/deals', cost: 10 },
     { endpoint: 'GET /api/v2/deals/archived', cost: 20 },
@@ -66,7 +76,7 @@ const LIST_ENDPOINTS: Record<string, Array<{ endpoint: string; cost: number }>> 
   persons: [{ endpoint: 'GET /api/v2/persons', cost: 10 }],
   organizations: [{ endpoint: 'GET /api/v2/organizations', cost: 10 }],
   activities: [{ endpoint: 'GET /api/v2/activities', cost: 10 }],
-  notes: [{ endpoint: 'GET /api/v1/notes', cost: 20 }],
+  notes: [{ endpoint: 'GET /api/v1/notes', cost: 20, overlap: 1 }],
 };
 const FIELD_ENDPOINTS: Record<string, string> = {
   deals: 'GET /api/v1/dealFields',
@@ -216,15 +226,17 @@ async function throughputAndTokens() {
       ];
       const sum = (delta: StatsDelta, key: 'requests' | 'tokens'): number =>
         endpoints.reduce((acc, endpoint) => acc + (delta.byEndpoint[endpoint]?.[key] ?? 0), 0);
-      // The least any reader can do: full pages of 500, plus one field-definitions call.
+      // The least a loss-free reader can do: full pages of 500 (less the overlap of a list paged
+      // by updated_since), plus one field-definitions call.
       const listSizes: Record<string, number> = {
         'GET /api/v2/deals': THROUGHPUT_SIZES.deals + DELETED_DEALS,
         'GET /api/v2/deals/archived': ARCHIVED_DEALS,
       };
       let minRequests = FIELD_ENDPOINTS[stream] ? 1 : 0;
       let minTokens = FIELD_ENDPOINTS[stream] ? FIELD_CALL_COST : 0;
-      for (const { endpoint, cost } of LIST_ENDPOINTS[stream]) {
-        const pages = Math.max(1, Math.ceil((listSizes[endpoint] ?? records) / PAGE));
+      for (const { endpoint, cost, overlap = 0 } of LIST_ENDPOINTS[stream]) {
+        const rows = listSizes[endpoint] ?? records;
+        const pages = 1 + Math.max(0, Math.ceil((rows - PAGE) / (PAGE - overlap)));
         minRequests += pages;
         minTokens += pages * cost;
       }
