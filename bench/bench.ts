@@ -57,9 +57,8 @@ const BURST_LIMIT = 20;
 /** The memory run's burst limit: Pipedrive's highest plan, so the most requests in flight. */
 const MEMORY_LIMIT = 120;
 
-/** Token cost and paths per stream, as the fake (and Pipedrive) charge them. */
 /**
- * `overlap`: rows each page after the first shares with the one before. v1 notes page by moving
+ * Token cost and paths per stream, as the fake (and Pipedrive) charge them. `overlap`: rows each page after the first shares with the one before. v1 notes page by moving
  * an inclusive `updated_since` to the page's newest update_time, so the next page starts with
  * that boundary row again: a loss-free read of N notes needs 1 + ceil((N - 500) / 499) calls.
  * Stepping past the boundary by offset instead would skip a row whenever a row of that second
