@@ -113,8 +113,10 @@ export class RequestStats {
     }
   }
 
+  /** A copy: what the scope has used so far (a later call minus this one is what came between). */
   forScope(scope: string): EndpointStats {
-    return this.byScope.get(scope) ?? { requests: 0, tokens: 0 };
+    const { requests = 0, tokens = 0 } = this.byScope.get(scope) ?? {};
+    return { requests, tokens };
   }
 }
 
