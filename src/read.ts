@@ -37,7 +37,7 @@ import {
   listingProves,
 } from './streams/fanout';
 import { ProgressSequence } from './streams/progress';
-import { readIds, readPass } from './streams/readers';
+import { idListingCost, readIds, readPass } from './streams/readers';
 
 /** A selected stream in this run: its mode, states, counts. */
 interface Member {
@@ -615,6 +615,7 @@ class SyncRun {
       member.known === undefined ||
       checkDue(this.config.delete_detection, member.startState[DELETES_CHECKED_AT], Date.now());
     if (!due || this.config.delete_detection === 'off') return;
+    if (member.known && this.postponeDeleteCheck(root, member.known, member.startState)) return;
     const before = this.client.stats.forScope(root.name);
     const alive = new IdSet();
     for (const pass of root.passes) {
@@ -648,6 +649,31 @@ class SyncRun {
       'INFO',
       `Delete check: ${alive.size} ids listed, ${gone.length} no longer there (tombstones emitted); ${after.requests - before.requests} requests, ${after.tokens - before.tokens} API tokens.`,
     );
+  }
+
+  /**
+   * A check that today's budget cannot pay for is not started: stopped by the budget half-way
+   * it would tombstone nothing, and the next sync would pay for it again from the first page,
+   * day after day, each sync failing on the budget although its data was read. Postponed, the
+   * sync ends complete and says so; the check runs in the first sync with the budget for it.
+   */
+  private postponeDeleteCheck(root: RootStream, known: IdSet, startState: Row): boolean {
+    const spendable = this.client.spendableTokens;
+    if (spendable === undefined) return false;
+    const cost = idListingCost(root.passes, known.size);
+    if (spendable >= cost) return false;
+    const since =
+      typeof startState[DELETES_CHECKED_AT] === 'string'
+        ? `since ${String(startState[DELETES_CHECKED_AT])}`
+        : 'since the first sync';
+    const reserve = this.config.daily_token_reserve
+      ? `, less daily_token_reserve=${this.config.daily_token_reserve}`
+      : '';
+    root.log(
+      'WARN',
+      `Delete check postponed: listing the ${known.size} ids of ${root.name} takes about ${cost} API tokens, and ${Math.max(0, spendable)} are left of today's budget (x-daily-ratelimit-token-remaining${reserve}, less requests under way). Records deleted in Pipedrive ${since} get their tombstones in the first sync with that much budget left; to make room, sync when other integrations have spent less, lower daily_token_reserve, or set delete_detection to a longer interval.`,
+    );
+    return true;
   }
 
   /**

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { endpointLabel, tokenCost } from '../src/pipedrive/costs';
+import { idListingCost } from '../src/streams/readers';
 import { hasShared, SHARED_DIR } from './helpers/protocol';
 
 /** Every GET the connector makes, with an example concrete path. */
@@ -103,4 +104,19 @@ test('endpoint labels: numeric, hex (goals) and UUID (permission sets) ids are {
   expect(endpointLabel('v1', set)).toBe('/v1/permissionSets/{id}/assignments');
   expect(endpointLabel('v1', '/roles/4/assignments')).toBe('/v1/roles/{id}/assignments');
   expect(endpointLabel('v1', '/mailbox/mailThreads')).toBe('/v1/mailbox/mailThreads');
+});
+
+test('a delete check is priced before it starts: a page of each pass, the rest on the main list', () => {
+  const v2 = (path: string) => ({ key: 'update_time', reader: 'v2' as const, path });
+  // 6,000 activities: 12 pages of 10 tokens.
+  expect(idListingCost([v2('/activities')], 6000)).toBe(120);
+  expect(idListingCost([v2('/activities')], 500)).toBe(10);
+  expect(idListingCost([v2('/activities')], 0)).toBe(10);
+  // Deals: open/won/lost (10 a page) and archived (20): 710 ids, 2 + 1 pages.
+  expect(idListingCost([v2('/deals'), v2('/deals/archived')], 710)).toBe(40);
+  // v1 lists cost 20 a page; newest-first ones (files) page by 100.
+  expect(idListingCost([{ key: 'update_time', reader: 'v1', path: '/notes' }], 1001)).toBe(60);
+  expect(
+    idListingCost([{ key: 'update_time', reader: 'v1-newest-first', path: '/files' }], 250),
+  ).toBe(60);
 });

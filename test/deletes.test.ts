@@ -11,6 +11,7 @@ import {
   errorsOf,
   expectValidProtocol,
   lastStates,
+  ofType,
   recordsOf,
   runConnector,
   type RunResult,
@@ -199,39 +200,33 @@ describe('tombstones for records deleted between syncs', () => {
 });
 
 describe('a check that does not complete', () => {
-  test('stopped by the daily budget, it tombstones nothing; the next sync completes it', async () => {
+  /** A persons-only sync whose second run has a check due, after deleting three persons. */
+  async function dueCheck(latency?: { baseMs: number; jitterMs: number }) {
     const fake = new FakePipedrive({
       seed: 72,
       token: TOKEN,
+      latency,
       sizes: { persons: 1600, organizations: 10, deals: 5, activities: 5, notes: 5, leads: 0 },
     });
     await fake.start();
-    try {
-      const config = {
-        api_token: TOKEN,
-        api_url: fake.url,
-        max_requests_per_2_seconds: 400,
-        delete_detection: 'every_sync',
-      };
-      const personsOnly = configuredCatalog([{ name: 'persons', syncMode: 'incremental' }]);
-      const first = await runConnector(['read'], { config, catalog: personsOnly });
-      expect(first.code).toBe(0);
-      fake.clock.advance(3600);
-      const deleted = [10, 700, 1500];
-      for (const id of deleted) fake.remove('persons', id);
-      // Enough for the field definitions, the incremental page and two pages of the id pass.
-      fake.setDailyBudget(fake.dailyTokensSpent + 20 + 10 + 20);
-      const stopped = await runConnector(['read'], {
-        config,
-        catalog: personsOnly,
-        state: lastStates(first),
-      });
-      expect(stopped.code).toBe(1);
+    const config = {
+      api_token: TOKEN,
+      api_url: fake.url,
+      max_requests_per_2_seconds: 400,
+      delete_detection: 'every_sync',
+    };
+    const personsOnly = configuredCatalog([{ name: 'persons', syncMode: 'incremental' }]);
+    const first = await runConnector(['read'], { config, catalog: personsOnly });
+    expect(first.code).toBe(0);
+    fake.clock.advance(3600);
+    const deleted = [10, 700, 1500];
+    for (const id of deleted) fake.remove('persons', id);
+    /** The next sync completes the check: the three deleted persons get tombstones. */
+    const expectCompletedAfter = async (stopped: RunResult) => {
       expect(tombstonesOf(stopped, 'persons')).toEqual([]);
       const kept = lastState(stopped, 'persons');
       expect(kept.deletes_checked_at).toBe(lastState(first, 'persons').deletes_checked_at);
       for (const id of deleted) expect(IdSet.decode(kept.known_ids)!.has(id)).toBe(true);
-
       fake.setDailyBudget(null);
       fake.resetDailyBudget();
       const resumed = await runConnector(['read'], {
@@ -240,11 +235,87 @@ describe('a check that does not complete', () => {
         state: mergeStates(lastStates(first), stopped),
       });
       expect(resumed.code).toBe(0);
+      // What the check cost, as its log line says: four pages of 500 ids.
+      expect(ofType(resumed, 'LOG').map((message) => message.log.message)).toContainEqual(
+        expect.stringMatching(
+          /Delete check: 1597 ids listed, 3 no longer there .*; 4 requests, 40 API tokens/,
+        ),
+      );
       expect(
         tombstonesOf(resumed, 'persons')
           .map((row) => row.id)
           .sort((a, b) => a - b),
       ).toEqual(deleted);
+    };
+    return { fake, config, personsOnly, first, expectCompletedAfter };
+  }
+
+  test('stopped by the daily budget, it tombstones nothing; the next sync completes it', async () => {
+    // Each answer takes 40-60 ms: the check's four pages outlast the moment another
+    // integration of the company spends what was left of the day's budget.
+    const { fake, config, personsOnly, first, expectCompletedAfter } = await dueCheck({
+      baseMs: 40,
+      jitterMs: 20,
+    });
+    try {
+      const budget = fake.dailyTokensSpent + 1000;
+      fake.setDailyBudget(budget);
+      // When the check's first page arrives, another integration of the company spends what
+      // was left of the day's budget but 15 tokens.
+      let spent = false;
+      const watch = setInterval(() => {
+        const checking = fake.requestLog.some(
+          (entry) => entry.path === '/api/v2/persons' && entry.query.sort_by === 'id',
+        );
+        if (!checking || spent) return;
+        spent = true;
+        fake.spendDailyTokensByOthers(budget - fake.dailyTokensSpent - 15);
+      }, 2);
+      const stopped = await runConnector(['read'], {
+        config,
+        catalog: personsOnly,
+        state: lastStates(first),
+      }).finally(() => clearInterval(watch));
+      expect(spent).toBe(true);
+      expect(stopped.code).toBe(1);
+      expect(errorsOf(stopped).map((error) => error.message)).toEqual([
+        expect.stringMatching(/daily API token budget/),
+      ]);
+      await expectCompletedAfter(stopped);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test("a check today's budget cannot pay for is postponed: the sync completes and says why", async () => {
+    const { fake, config, personsOnly, first, expectCompletedAfter } = await dueCheck();
+    try {
+      // Enough for the field definitions, the incremental page and two of the check's four pages.
+      fake.setDailyBudget(fake.dailyTokensSpent + 20 + 10 + 20);
+      const listed = () => fake.stats.byEndpoint['GET /api/v2/persons']?.requests ?? 0;
+      const before = listed();
+      const postponed = await runConnector(['read'], {
+        config,
+        catalog: personsOnly,
+        state: lastStates(first),
+      });
+      expectValidProtocol(postponed);
+      expect({ code: postponed.code, errors: errorsOf(postponed) }).toEqual({
+        code: 0,
+        errors: [],
+      });
+      // Not a page of it was read: half a check would be paid again in full by the next sync.
+      // (One call: the incremental page.)
+      expect(listed() - before).toBe(1);
+      const warnings = ofType(postponed, 'LOG')
+        .map((message) => message.log)
+        .filter((log) => /Delete check postponed/.test(log.message));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].level).toBe('WARN');
+      expect(warnings[0].message).toMatch(
+        /listing the 1600 ids of persons takes about 40 API tokens, and 20 are left/,
+      );
+      await expectCompletedAfter(postponed);
     } finally {
       await fake.stop();
     }

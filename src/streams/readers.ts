@@ -15,7 +15,7 @@
 import { ConnectorError, TransientError } from '../errors';
 import { toApiTime, toTimestamp } from '../normalize';
 import { listRecords, type Page, PAGE_LIMIT, type Query, v1Pagination } from '../pipedrive/client';
-import { endpointLabel } from '../pipedrive/costs';
+import { endpointLabel, tokenCost } from '../pipedrive/costs';
 import {
   maxOf,
   type PassRequest,
@@ -836,6 +836,22 @@ async function readV1NewestFirst(
     if (older >= 0) break;
   }
   pages.end(newest);
+}
+
+/**
+ * About the API tokens the id-only listing of `ids` records costs on these passes: a page of
+ * each pass, and the pages beyond the first on the first pass (the main list: deals' archived
+ * ones are few).
+ */
+export function idListingCost(passes: PassSpec[], ids: number): number {
+  const pages = passes.map((pass) => ({
+    cost: tokenCost(pass.reader === 'v2' ? 'v2' : 'v1', pass.path),
+    size: pass.limit ?? (pass.reader === 'v1-newest-first' ? 100 : PAGE_LIMIT),
+  }));
+  if (pages.length === 0) return 0;
+  const [main] = pages;
+  const firstPages = pages.reduce((sum, page) => sum + page.cost, 0);
+  return firstPages + Math.ceil(Math.max(0, ids - main.size) / main.size) * main.cost;
 }
 
 /**
