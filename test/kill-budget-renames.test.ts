@@ -11,9 +11,11 @@ import {
 } from './helpers/connector';
 import {
   allOutput,
+  keyGaps,
   keysOf,
   latestRecords,
   mergeStates,
+  mismatchedRecords,
   recordCount,
   seededRandom,
 } from './helpers/resilience';
@@ -284,15 +286,7 @@ describe('kill -9 and budget stops over a slow network, custom fields renamed af
         union.get(name)!.delete(String(id));
       }
     }
-    const gaps: Record<string, { missing: string[]; extra: string[] }> = {};
-    for (const name of STREAMS) {
-      const got = new Set(keysOf(union, name));
-      const want = new Set(keysOf(truth, name));
-      const missing = [...want].filter((key) => !got.has(key));
-      const extra = [...got].filter((key) => !want.has(key));
-      if (missing.length > 0 || extra.length > 0) gaps[name] = { missing, extra };
-    }
-    expect(gaps).toEqual({});
+    expect(keyGaps(union, truth, STREAMS)).toEqual({});
     // Full refresh lands by overwrite: the last, complete day alone holds all of it.
     const last = latestRecords([final]);
     for (const name of FULL_REFRESH) {
@@ -300,22 +294,7 @@ describe('kill -9 and budget stops over a slow network, custom fields renamed af
     }
     // Every root record's newest version is the current one, custom-field columns included
     // (a note's embedded deal and person names change without moving the note: left out).
-    const own = (name: string, record: any): string =>
-      JSON.stringify(
-        name === 'notes'
-          ? Object.fromEntries(
-              Object.entries(record ?? {}).filter(
-                ([column]) => !['deal', 'person', 'organization'].some((n) => column.startsWith(n)),
-              ),
-            )
-          : record,
-      );
-    for (const name of ROOTS) {
-      const mismatched = [...truth.get(name)!.entries()]
-        .filter(([key, record]) => own(name, union.get(name)!.get(key)) !== own(name, record))
-        .map(([key]) => key);
-      expect({ name, mismatched }).toEqual({ name, mismatched: [] });
-    }
+    expect(mismatchedRecords(union, truth, ROOTS)).toEqual({});
     // The renamed fields kept their discovered columns, with their values; no record of any
     // day carries a column the catalog does not declare.
     for (const [name, column] of [

@@ -11,9 +11,11 @@ import {
 } from './helpers/connector';
 import {
   allOutput,
+  keyGaps,
   keysOf,
   latestRecords,
   mergeStates,
+  mismatchedRecords,
   recordCount,
   seededRandom,
 } from './helpers/resilience';
@@ -197,15 +199,7 @@ describe.each([
       const union = latestRecords(resumed);
       expect(truth.get('deals')!.size).toBe(fake.count('deals'));
       expect(truth.get('notes')!.size).toBeGreaterThan(600);
-      const gaps: Record<string, { missing: string[]; extra: string[] }> = {};
-      for (const name of [...ROOTS, ...CHILDREN]) {
-        const got = new Set(keysOf(union, name));
-        const want = new Set(keysOf(truth, name));
-        const missing = [...want].filter((key) => !got.has(key));
-        const extra = [...got].filter((key) => !want.has(key));
-        if (missing.length > 0 || extra.length > 0) gaps[name] = { missing, extra };
-      }
-      expect(gaps).toEqual({});
+      expect(keyGaps(union, truth, [...ROOTS, ...CHILDREN])).toEqual({});
       // A full-refresh stream lands by overwrite: the last, complete run alone holds all of it.
       const last = latestRecords([final]);
       for (const name of fullRefresh) {
@@ -215,23 +209,7 @@ describe.each([
       // names of its deal, person and organization, which change without moving the note's
       // update_time (so no incremental read sees them: notes_update_window_days exists for that);
       // those copies are left out of the comparison.
-      const own = (name: string, record: any): string =>
-        JSON.stringify(
-          name === 'notes'
-            ? Object.fromEntries(
-                Object.entries(record ?? {}).filter(
-                  ([column]) =>
-                    !['deal', 'person', 'organization'].some((nested) => column.startsWith(nested)),
-                ),
-              )
-            : record,
-        );
-      for (const name of ROOTS) {
-        const mismatched = [...truth.get(name)!.entries()]
-          .filter(([key, record]) => own(name, union.get(name)!.get(key)) !== own(name, record))
-          .map(([key]) => key);
-        expect({ name, mismatched }).toEqual({ name, mismatched: [] });
-      }
+      expect(mismatchedRecords(union, truth, ROOTS)).toEqual({});
       // The changes made mid-way arrived.
       const persons = union.get('persons')!;
       for (const id of personsRenamed)
