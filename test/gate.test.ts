@@ -216,3 +216,82 @@ describe('the CPU ceiling', () => {
     expect(gate.target).toBe(cut + 4);
   });
 });
+
+describe('fan-out batches leave lists their places', () => {
+  const chain = { scope: 'persons', crowd: false, yields: () => true, roundTripMs: 500 };
+  const crowd = { scope: 'deal_products', crowd: true, yields: () => true, roundTripMs: 500 };
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('a batch waits while starting it would leave a page under way no place when it is back', async () => {
+    let clock = 0;
+    const limiter = new RollingWindowLimiter(4, 1000, 0, () => clock);
+    const first = await limiter.acquire(() => 1, chain);
+    const order: string[] = [];
+    const batches = [1, 2, 3].map((n) =>
+      limiter.acquire(() => 5, crowd).then(() => order.push(`batch ${n}`)),
+    );
+    await pause(60);
+    // At 500 ms the window will still hold the four starts of 0 ms: a third batch would take
+    // the place of persons' next page.
+    expect(order).toEqual(['batch 1', 'batch 2']);
+    clock = 500;
+    limiter.answered('persons', first);
+    await limiter.acquire(() => 1, chain).then(() => order.push('persons 2'));
+    expect(order).toEqual(['batch 1', 'batch 2', 'persons 2']);
+    // Once the starts of 0 ms have left the window, a place is left for persons 3 at 1000 ms.
+    clock = 1001;
+    await Promise.all(batches);
+    expect(order).toEqual(['batch 1', 'batch 2', 'persons 2', 'batch 3']);
+  });
+
+  test('a list that asks for nothing more frees its place a moment after its answer', async () => {
+    let clock = 0;
+    const limiter = new RollingWindowLimiter(3, 1000, 0, () => clock);
+    const first = await limiter.acquire(() => 1, chain);
+    await limiter.acquire(() => 5, crowd);
+    let started = false;
+    const batch = limiter.acquire(() => 5, crowd).then(() => (started = true));
+    clock = 500;
+    limiter.answered('persons', first);
+    await pause(60);
+    expect(started).toBe(false); // its next page may still come
+    clock = 800; // it did not: the lane ended
+    await batch;
+    expect(started).toBe(true);
+  });
+
+  test('a crowd far behind (not yielding) takes the window as it comes', async () => {
+    const limiter = new RollingWindowLimiter(4, 1000, 0, () => 0);
+    await limiter.acquire(() => 1, chain);
+    const behind = { ...crowd, yields: () => false };
+    await Promise.all([1, 2, 3].map(() => limiter.acquire(() => 5, behind)));
+    expect(limiter.inWindow()).toBe(4);
+  });
+
+  test('the gate keeps a place a list gave back for its next page, not for a waiting batch', async () => {
+    const gate = new ConcurrencyGate(2, () => 10);
+    gate.markCrowd('deal_products');
+    await gate.acquire('persons');
+    await gate.acquire('deal_products');
+    const order: string[] = [];
+    const batch = gate.acquire('deal_products').then(() => order.push('batch'));
+    gate.release('persons');
+    await settle();
+    expect(order).toEqual([]);
+    await gate.acquire('persons');
+    order.push('persons');
+    // The lane ends: nothing asks for the place, which goes to the batch after a moment.
+    gate.release('persons');
+    await settle();
+    expect(order).toEqual(['persons']);
+    await batch;
+    expect(order).toEqual(['persons', 'batch']);
+    // Without a crowd nothing is kept: a list's place goes to the next list at once.
+    const plain = new ConcurrencyGate(1, () => 10);
+    await plain.acquire('persons');
+    const notes = plain.acquire('notes');
+    plain.release('persons');
+    await notes;
+    expect(plain.load('notes')).toBe(1);
+  });
+});

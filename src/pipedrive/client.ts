@@ -171,6 +171,12 @@ const BURST_MARGIN_STEP_MS = 50;
 const BURST_PACE_PARTS = 2;
 const BURST_MARGIN_MAX_MS = 300;
 export const DEFAULT_MAX_CONCURRENT_REQUESTS = 64;
+/**
+ * A crowd (fan-out) with more requests under way or waiting than this no longer leaves chains
+ * places: its own parent lists only 16 pages ahead of it (at 800 ms x 120, 20 gave 74-83%, 40
+ * 79-82%).
+ */
+const CROWD_BACKLOG = 40;
 
 function envNumber(name: string): number | undefined {
   const value = process.env[name];
@@ -425,18 +431,27 @@ export class PipedriveClient {
   ): Promise<Answer> {
     await this.gate.acquire(scope);
     let reserved = false;
+    let granted: number | undefined;
     try {
       await this.reserveBudget(staticCost, endpoint);
       reserved = true;
       this.checkCancelled(scope);
-      // Like the gate: the request of the stream with the fewest under way leaves first.
-      const granted = await this.limiter.acquire(() => this.gate.load(scope));
+      // Like the gate: the request of the stream with the fewest under way leaves first, and a
+      // crowd's (fan-out batches) leaves the window's places to the chains under way.
+      const crowd = this.gate.isCrowd(scope);
+      granted = await this.limiter.acquire(() => this.gate.load(scope), {
+        scope,
+        crowd,
+        yields: () => this.gate.backlog(scope) < CROWD_BACKLOG,
+        roundTripMs: this.gate.roundTripMs,
+      });
       if (this.budgetError) throw this.budgetError;
       if (this.accountError) throw this.accountError;
       this.checkCancelled(scope);
       this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.gate.inFlight);
       return await this.exchange(url, endpoint, query, scope, staticCost, granted);
     } finally {
+      if (granted !== undefined) this.limiter.answered(scope, granted);
       if (reserved) this.releaseBudget(staticCost);
       this.gate.release(scope);
     }

@@ -17,6 +17,12 @@ const FIRST_SECONDS = 0.4;
 const MIN_TARGET = 2;
 /** The most requests in flight before the first answer (when the burst limit allows them). */
 const FIRST_TARGET = 24;
+/**
+ * How long a place a chain (a list read page after page) gave back stays kept for its next
+ * page: the answer is parsed and the next page asked for within this, unless parse places are
+ * all taken; a lane that ended asks for nothing, and its place goes to the crowd after this.
+ */
+const KEEP_FOR_CHAIN_MS = 250;
 
 /**
  * How many requests may be in flight at once. The burst limit caps requests per 2 s; to use
@@ -32,6 +38,16 @@ const FIRST_TARGET = 24;
  * one-lane stream would finish long after the rest, alone on the wire. Served by load, a chain
  * moves at the pace of the network and the crowd fills the places left.
  *
+ * A crowd's requests (scopes marked with `markCrowd`: fan-out children, one call per batch of
+ * parents) also leave the chains their places. A chain's request in flight comes back and asks
+ * for its next page at once, so a place a chain gives back stays kept for it a moment
+ * (KEEP_FOR_CHAIN_MS) instead of going to a waiting batch, and at the rolling-window limiter a
+ * batch leaves only when the window keeps room for the next request of every chain under way
+ * (see RollingWindowLimiter.acquire). Otherwise batches of deal products, triggered by the deals pages that come
+ * back first in a round trip, take the window's places before the other lists' answers are in,
+ * and every list moves one round trip later: its chain is the sync's critical path, the crowd
+ * is not (the batches of all but the last pages can go in any round trip).
+ *
  * When this process itself is the bottleneck (its event loop is busy parsing and writing), a
  * longer round trip only means answers wait for the CPU: more requests in flight would only
  * pile up parsed pages. The gate then lowers its ceiling (multiplicatively) and raises it
@@ -42,6 +58,10 @@ export class ConcurrencyGate {
   private readonly waiters: Array<{ scope: string; resolve: () => void }> = [];
   /** Places held per scope. */
   private readonly held = new Map<string, number>();
+  /** Scopes whose requests are a crowd (fan-out batches): they leave chains their places. */
+  private readonly crowds = new Set<string>();
+  /** Places chains gave back and may take again first, oldest first (see KEEP_FOR_CHAIN_MS). */
+  private readonly kept: Array<{ scope: string; until: number }> = [];
   private samples = 0;
   /** The shortest round trip seen since the start. */
   private shortestMs = Infinity;
@@ -95,13 +115,30 @@ export class ConcurrencyGate {
     return this.active;
   }
 
-  get waiting(): number {
-    return this.waiters.length;
+  /** Requests of `scope` are a crowd (fan-out batches): they leave chains their places. */
+  markCrowd(scope: string): void {
+    this.crowds.add(scope);
+  }
+
+  isCrowd(scope: string): boolean {
+    return this.crowds.has(scope);
+  }
+
+  /** The network's round trip: the shortest of the recent ones (300 ms before any). */
+  get roundTripMs(): number {
+    return this.networkMs;
   }
 
   /** The shortest round trip seen so far (Infinity before the first answer). */
   get shortestRoundTripMs(): number {
     return this.shortestMs;
+  }
+
+  /** Requests of `scope` holding a place or waiting for one. */
+  backlog(scope: string): number {
+    let waiting = 0;
+    for (const waiter of this.waiters) if (waiter.scope === scope) waiting++;
+    return this.load(scope) + waiting;
   }
 
   /** Places the requests of `scope` hold now (granted and not released). */
@@ -110,7 +147,8 @@ export class ConcurrencyGate {
   }
 
   async acquire(scope = ''): Promise<void> {
-    if (this.mayTake(scope) && (this.waiters.length === 0 || this.load(scope) === 0)) {
+    const first = this.waiters.length === 0 || this.load(scope) === 0 || this.keptFor(scope) >= 0;
+    if (first && this.mayTake(scope)) {
       this.take(scope);
       return;
     }
@@ -122,12 +160,40 @@ export class ConcurrencyGate {
     const held = (this.held.get(scope) ?? 1) - 1;
     if (held > 0) this.held.set(scope, held);
     else this.held.delete(scope);
+    if (!this.crowds.has(scope)) this.keep(scope);
     this.wake();
   }
 
   private take(scope: string): void {
     this.active++;
     this.held.set(scope, (this.held.get(scope) ?? 0) + 1);
+    if (!this.crowds.has(scope)) {
+      const kept = this.keptFor(scope);
+      if (kept >= 0) this.kept.splice(kept, 1);
+    }
+  }
+
+  /** Keeps the place a chain gave back for its next page, for a moment. */
+  private keep(scope: string): void {
+    if (this.crowds.size === 0) return; // nobody to keep it from
+    this.kept.push({ scope, until: Date.now() + KEEP_FOR_CHAIN_MS });
+    setTimeout(() => this.wake(), KEEP_FOR_CHAIN_MS + 1).unref();
+  }
+
+  /** Index of a place kept for scope (-1: none); forgets the ones whose moment has passed. */
+  private keptFor(scope: string): number {
+    this.expireKept();
+    return this.kept.findIndex((entry) => entry.scope === scope);
+  }
+
+  private keptCount(): number {
+    this.expireKept();
+    return this.kept.length;
+  }
+
+  private expireKept(): void {
+    const now = Date.now();
+    while (this.kept.length > 0 && this.kept[0].until <= now) this.kept.shift();
   }
 
   /** Records the round-trip time of one answered request. */
@@ -170,14 +236,23 @@ export class ConcurrencyGate {
    * a sync's first calls are not a burst.
    */
   private mayTake(scope: string): boolean {
-    if (this.active < this.target) return true;
+    const crowd = this.crowds.has(scope);
+    // A crowd leaves the places kept for chains; a chain takes its own kept place back.
+    if (this.active < this.target - (crowd ? this.keptCount() : 0)) return true;
+    if (!crowd && this.keptFor(scope) >= 0 && this.active < this.cap) return true;
     return this.samples > 0 && this.load(scope) === 0 && this.active < this.cap;
   }
 
   private wake(): void {
     while (this.waiters.length > 0 && this.active < this.target) {
-      const best = indexOfLowest(this.waiters, (waiter) => this.load(waiter.scope));
+      const best = indexOfLowest(this.waiters, (waiter) =>
+        this.mayTake(waiter.scope) ? this.load(waiter.scope) : Infinity,
+      );
       const [waiter] = this.waiters.splice(best, 1);
+      if (!this.mayTake(waiter.scope)) {
+        this.waiters.splice(best, 0, waiter);
+        break;
+      }
       this.take(waiter.scope);
       waiter.resolve();
     }

@@ -16,7 +16,7 @@
  */
 import { chunk, mapOrdered } from '../concurrency';
 import { ResourceGoneError } from '../errors';
-import type { Page } from '../pipedrive/client';
+import type { Page, PipedriveClient } from '../pipedrive/client';
 import { tokenCost } from '../pipedrive/costs';
 import {
   type ChildDeclaration,
@@ -127,6 +127,13 @@ export interface FanOutContext {
 
 /** A child read with its own calls for the parents that changed. */
 export abstract class FanOutStream extends ChildStream {
+  /** The client, for this member's calls: a crowd, which leaves lists their places (see the gate). */
+  protected get crowdClient(): PipedriveClient {
+    const { client } = this.services;
+    client.gate.markCrowd(this.name);
+    return client;
+  }
+
   override get extraStateKeys(): string[] {
     return [FANNED_OUT];
   }
@@ -173,9 +180,10 @@ export class BatchFanOutStream extends FanOutStream {
     const { path, param, size, shape, parentIdOf } = this.declaration;
     const byId = new Map(parents.map((parent) => [String(parent.id), parent]));
     const batches = chunk(parents, size);
+    const client = this.crowdClient;
     const results = await mapOrdered(batches, batches.length, async (batch) => {
       const rows: Row[] = [];
-      for await (const page of this.services.client.paginateV2(
+      for await (const page of client.paginateV2(
         path,
         {
           [param]: batch.map((parent) => parent.id).join(','),
@@ -212,8 +220,8 @@ export class PerParentFanOutStream extends FanOutStream {
     super(services, declaration);
   }
 
-  get client() {
-    return this.services.client;
+  get client(): PipedriveClient {
+    return this.crowdClient;
   }
 
   get tokensPerParent(): number {
@@ -223,7 +231,7 @@ export class PerParentFanOutStream extends FanOutStream {
   async fetch(parents: Row[], context: FanOutContext): Promise<Row[]> {
     // As many workers as the gate lets requests fly: it stays full, and after a failure only
     // the calls already in flight follow it.
-    const workers = Math.max(1, this.services.client.gate.target);
+    const workers = Math.max(1, this.client.gate.target);
     const perParent = await mapOrdered(parents, workers, async (parent) => {
       if (context.stopped()) return [];
       try {
