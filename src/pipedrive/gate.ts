@@ -43,10 +43,11 @@ const KEEP_FOR_CHAIN_MS = 250;
  * for its next page at once, so a place a chain gives back stays kept for it a moment
  * (KEEP_FOR_CHAIN_MS) instead of going to a waiting batch, and at the rolling-window limiter a
  * batch leaves only when the window keeps room for the next request of every chain under way
- * (see RollingWindowLimiter.acquire). Otherwise batches of deal products, triggered by the deals pages that come
- * back first in a round trip, take the window's places before the other lists' answers are in,
- * and every list moves one round trip later: its chain is the sync's critical path, the crowd
- * is not (the batches of all but the last pages can go in any round trip).
+ * (see RollingWindowLimiter.acquire). Otherwise batches of deal products, triggered by the
+ * deals pages that come back first in a round trip, take the window's places before the other
+ * lists' answers are in, and every list moves one round trip later: its chain is the sync's
+ * critical path, the crowd is not (the batches of all but the last pages can go in any round
+ * trip).
  *
  * When this process itself is the bottleneck (its event loop is busy parsing and writing), a
  * longer round trip only means answers wait for the CPU: more requests in flight would only

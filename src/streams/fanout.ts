@@ -127,7 +127,7 @@ export interface FanOutContext {
 
 /** A child read with its own calls for the parents that changed. */
 export abstract class FanOutStream extends ChildStream {
-  /** The client, for this member's calls: a crowd, which leaves lists their places (see the gate). */
+  /** The client, for this member's calls: a crowd, which leaves lists their places (gate.ts). */
   protected get crowdClient(): PipedriveClient {
     const { client } = this.services;
     client.gate.markCrowd(this.name);
