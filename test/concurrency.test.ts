@@ -680,8 +680,9 @@ describe('lists go before fan-out batches in the burst window', () => {
   beforeAll(async () => {
     await fake.start();
     fake.onAfterRead(/^\/api\/v2\/persons$/, () => new Promise((r) => setTimeout(r, 300)));
+    // One family in two modes: incremental deals, their products in full refresh.
     result = await readFrom(fake, 40, [
-      { name: 'deals', syncMode: 'full_refresh' },
+      { name: 'deals', syncMode: 'incremental' },
       { name: 'deal_products', syncMode: 'full_refresh' },
       { name: 'persons', syncMode: 'full_refresh' },
     ]);

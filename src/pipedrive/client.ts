@@ -438,10 +438,9 @@ export class PipedriveClient {
       this.checkCancelled(scope);
       // Like the gate: the request of the stream with the fewest under way leaves first, and a
       // crowd's (fan-out batches) leaves the window's places to the chains under way.
-      const crowd = this.gate.isCrowd(scope);
       granted = await this.limiter.acquire(() => this.gate.load(scope), {
         scope,
-        crowd,
+        crowd: this.gate.isCrowd(scope),
         yields: () => this.gate.backlog(scope) < CROWD_BACKLOG,
         roundTripMs: this.gate.roundTripMs,
       });

@@ -1,6 +1,7 @@
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
 import { indexOfLowest } from '../concurrency';
+import { NEXT_DUE_MS } from './rate-limiter';
 
 /** How often the gate looks at how busy this process is. */
 const CPU_SAMPLE_MS = 250;
@@ -17,12 +18,6 @@ const FIRST_SECONDS = 0.4;
 const MIN_TARGET = 2;
 /** The most requests in flight before the first answer (when the burst limit allows them). */
 const FIRST_TARGET = 24;
-/**
- * How long a place a chain (a list read page after page) gave back stays kept for its next
- * page: the answer is parsed and the next page asked for within this, unless parse places are
- * all taken; a lane that ended asks for nothing, and its place goes to the crowd after this.
- */
-const KEEP_FOR_CHAIN_MS = 250;
 
 /**
  * How many requests may be in flight at once. The burst limit caps requests per 2 s; to use
@@ -41,7 +36,7 @@ const KEEP_FOR_CHAIN_MS = 250;
  * A crowd's requests (scopes marked with `markCrowd`: fan-out children, one call per batch of
  * parents) also leave the chains their places. A chain's request in flight comes back and asks
  * for its next page at once, so a place a chain gives back stays kept for it a moment
- * (KEEP_FOR_CHAIN_MS) instead of going to a waiting batch, and at the rolling-window limiter a
+ * (NEXT_DUE_MS) instead of going to a waiting batch, and at the rolling-window limiter a
  * batch leaves only when the window keeps room for the next request of every chain under way
  * (see RollingWindowLimiter.acquire). Otherwise batches of deal products, triggered by the
  * deals pages that come back first in a round trip, take the window's places before the other
@@ -61,7 +56,7 @@ export class ConcurrencyGate {
   private readonly held = new Map<string, number>();
   /** Scopes whose requests are a crowd (fan-out batches): they leave chains their places. */
   private readonly crowds = new Set<string>();
-  /** Places chains gave back and may take again first, oldest first (see KEEP_FOR_CHAIN_MS). */
+  /** Places chains gave back and may take again first, oldest first (see NEXT_DUE_MS). */
   private readonly kept: Array<{ scope: string; until: number }> = [];
   private samples = 0;
   /** The shortest round trip seen since the start. */
@@ -177,8 +172,8 @@ export class ConcurrencyGate {
   /** Keeps the place a chain gave back for its next page, for a moment. */
   private keep(scope: string): void {
     if (this.crowds.size === 0) return; // nobody to keep it from
-    this.kept.push({ scope, until: Date.now() + KEEP_FOR_CHAIN_MS });
-    setTimeout(() => this.wake(), KEEP_FOR_CHAIN_MS + 1).unref();
+    this.kept.push({ scope, until: Date.now() + NEXT_DUE_MS });
+    setTimeout(() => this.wake(), NEXT_DUE_MS + 1).unref();
   }
 
   /** Index of a place kept for scope (-1: none); forgets the ones whose moment has passed. */

@@ -239,6 +239,7 @@ export class RollingWindowLimiter {
       if (until !== undefined && until <= now) this.chains.splice(index, 1);
     }
   }
+
   /** Milliseconds until one more start fits the window (0: now). */
   private waitBeforeSlot(now: number): number {
     const { limit, starts } = this;
@@ -276,8 +277,12 @@ interface ChainTicket {
 }
 
 const NO_RANK = (): number => 0;
-/** How long an answered chain's next request is waited for (parsing its page first). */
-const NEXT_DUE_MS = 250;
+/**
+ * How long an answered chain's next request is waited for, here and at the gate: its page is
+ * parsed first, unless every parse place is taken; a lane that ended asks for nothing, and its
+ * place goes to the crowd after this.
+ */
+export const NEXT_DUE_MS = 250;
 /** How often crowd callers held back for chains look again. */
 const CROWD_POLL_MS = 20;
 
